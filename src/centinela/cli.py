@@ -1,0 +1,200 @@
+"""The ``centinela`` command line.
+
+Exit codes: 0 success, 2 bad input (the message names the file, line and field), 1 internal error.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from centinela.errors import InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+@contextmanager
+def progress_bars():
+    """A ``progress(stage, fraction)`` callback drawing one rich bar per stage on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=False) as bars:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=1.0)
+            bars.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0))
+
+        yield progress
+
+
+class CentinelaGroup(click.Group):
+    """Turns bad input into one clear line and exit code 2, and crashes into exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as e:
+            click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # noqa: BLE001 — the one place that turns a crash into exit code 1
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            click.secho(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+                        fg="red", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=CentinelaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Print tracebacks of internal errors.")
+@click.version_option(package_name="centinela")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Centinela finds clandestine flights in radar and ADS-B data.
+
+    \b
+    A scenario is a folder of sensor files (sensors.toml, plots.jsonl, adsb.sbs, ...; see CONTRACT.md).
+    The usual loop:
+      centinela simulate runs/s1 --days 1 --seed 7     # make a scenario with ground truth
+      centinela analyze runs/s1 --out runs/s1-out      # tracks, events, airstrips, scores, alerts, report
+      centinela evaluate runs/s1 runs/s1-out           # score the outputs against the truth
+    or all three at once:  centinela demo
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--days", type=click.FloatRange(min=0.01, max=60), default=1.0, show_default=True,
+              help="Length of the simulated period in days (fractions allowed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same files.")
+@click.option("--profile", type=click.Choice(["easy", "hard"]), default="easy", show_default=True,
+              help="easy: good radar, few confounders. hard: weak radar, clutter, many confounders.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file overriding any simulator parameter (see docs/simulator.md).")
+def simulate(out: Path, days: float, seed: int, profile: str, config: Path | None) -> None:
+    """Simulate a VRAEM scenario with ground truth into folder OUT.
+
+    Writes the contract's inputs (sensors.toml, plots.jsonl, adsb.sbs, observations.jsonl,
+    flightplans.csv) and truth/ (states, flights, events).
+
+    Example:  centinela simulate runs/week --days 7 --seed 3 --profile hard
+    """
+    from centinela.sim import simulate as run_simulation
+
+    started = time.perf_counter()
+    with progress_bars() as progress:
+        summary = run_simulation(out, days=days, seed=seed, profile=profile, config=config, progress=progress)
+    click.echo(f"scenario written to {out} in {time.perf_counter() - started:.1f} s")
+    for key, value in summary.items():
+        click.echo(f"  {key}: {value}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the outputs (tracks.parquet, events.jsonl, airstrips.geojson, ...).")
+@click.option("--airstrips", "previous_airstrips", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An earlier airstrips.geojson to update, so the catalogue accumulates across runs.")
+def analyze(scenario: Path, out: Path, previous_airstrips: Path | None) -> None:
+    """Analyse the scenario folder SCENARIO and write the outputs into OUT.
+
+    Never reads SCENARIO/truth. Outputs are replaced all at once: a failed run leaves OUT as it was.
+
+    Example:  centinela analyze runs/s1 --out runs/s1-out --airstrips catalogue/airstrips.geojson
+    """
+    from centinela.pipeline import analyze as run_analysis
+
+    started = time.perf_counter()
+    with progress_bars() as progress:
+        outputs = run_analysis(scenario, out, previous_airstrips=previous_airstrips, progress=progress)
+    click.echo(f"outputs written to {out} in {time.perf_counter() - started:.1f} s")
+    for stage, status in outputs.stages.items():
+        click.echo(f"  {stage:<10} {status}")
+    click.echo(f"  open {out / 'report.html'}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Add the evaluation table to OUT/report.html.")
+def evaluate(scenario: Path, out: Path, as_json: bool, report: bool) -> None:
+    """Score the outputs in OUT against the truth of the simulated SCENARIO.
+
+    Metrics are defined in docs/metrics.md; a metric whose output is missing is null.
+
+    Example:  centinela evaluate runs/s1 runs/s1-out --json > metrics.json
+    """
+    from centinela.evaluate import evaluate as run_evaluation
+    from centinela.evaluate import metrics_table
+
+    if not (scenario / "truth").is_dir():
+        raise InputError(scenario / "truth", "no truth folder: only simulated scenarios can be evaluated")
+    metrics = run_evaluation(scenario, out)
+    rows = metrics_table(metrics)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2, default=str))
+    else:
+        _print_table(rows)
+    if report:
+        _add_evaluation_to_report(scenario, out, rows)
+
+
+def _print_table(rows: list[tuple[str, str, str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Evaluation against truth")
+    for name in ("section", "metric", "value"):
+        table.add_column(name, justify="right" if name == "value" else "left")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _add_evaluation_to_report(scenario: Path, out: Path, rows: list[tuple[str, str, str]]) -> None:
+    """Re-render OUT/report.html with the evaluation table and, when scores exist, the reliability curve."""
+    from centinela.evaluate import reliability_curve
+    from centinela.io.outputs import atomic_write_text, read_outputs
+    from centinela.io.scenario import read_scenario
+    from centinela.io.truth import read_truth
+    from centinela.report import render_report
+
+    outputs = read_outputs(out)
+    curve = reliability_curve(read_truth(scenario), outputs)
+    html = render_report(read_scenario(scenario), outputs, metrics_rows=rows, reliability=curve)
+    atomic_write_text(out / "report.html", html)
+
+
+@main.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
+              show_default=True, help="Folder for the demo scenario and its outputs.")
+@click.option("--days", type=click.FloatRange(min=0.01, max=60), default=1.0, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--profile", type=click.Choice(["easy", "hard"]), default="easy", show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, workdir: Path, days: float, seed: int, profile: str) -> None:
+    """Simulate the default VRAEM scenario, analyse it, evaluate it, and say where everything is."""
+    scenario, out = workdir / "scenario", workdir / "out"
+    ctx.invoke(simulate, out=scenario, days=days, seed=seed, profile=profile, config=None)
+    ctx.invoke(analyze, scenario=scenario, out=out, previous_airstrips=None)
+    ctx.invoke(evaluate, scenario=scenario, out=out, as_json=False, report=True)
+    click.echo(f"\nscenario: {scenario}\noutputs:  {out}\nreport:   {out / 'report.html'}")
+
+
+if __name__ == "__main__":
+    main()
