@@ -1,0 +1,121 @@
+"""Metrics of a run's outputs against a simulated scenario's truth. Definitions: ``docs/metrics.md``.
+
+Every metric is computed from the output files and the truth alone. A metric whose output file is missing
+is ``None``; an output file that is present but empty scores zero where a rate is defined (recall 0) and
+``None`` where it is not (precision of nothing).
+
+>>> import pandas as pd
+>>> from centinela import model
+>>> truth = model.Truth(model.empty_frame(model.TRUTH_STATE_COLUMNS),
+...     pd.DataFrame({"truth_id": ["N1"], "kind": ["narco"], "callsign": [None], "icao24": [None]}),
+...     pd.DataFrame({"kind": ["landing"], "truth_id": ["N1"], "t": [0.0], "lat": [-12.5], "lon": [-73.8],
+...                   "site": ["S1"], "clandestine": [True]}))
+>>> m = evaluate_frames(truth, model.Outputs())
+>>> m["landings"]["narco_landing_recall"], m["landings"]["narco_landing_precision"]
+(0.0, None)
+>>> ("landings", "narco_landing_recall", "0.000") in metrics_table(m)
+True
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from centinela import model
+from centinela.evaluate.airstrips import airstrip_metrics
+from centinela.evaluate.alerts import alert_metrics
+from centinela.evaluate.assessment import assessment_metrics, labelled_scores, reliability_table
+from centinela.evaluate.association import associate_tracks
+from centinela.evaluate.common import output_missing, scenario_days, scenario_frame
+from centinela.evaluate.gospa import gospa_metrics
+from centinela.evaluate.landings import landing_metrics
+
+__all__ = ["evaluate", "evaluate_frames", "metrics_table", "reliability_curve"]
+
+Metrics = dict[str, dict[str, float | int | None]]
+
+
+def evaluate(scenario_dir: str | Path, out_dir: str | Path) -> Metrics:
+    """Read a scenario's truth and a run's outputs from disk and compute every metric.
+
+    Missing output files give ``None`` metrics; a scenario with no truth raises the reader's InputError.
+    """
+    from centinela.io.outputs import read_outputs
+    from centinela.io.truth import read_truth
+
+    return evaluate_frames(read_truth(scenario_dir), read_outputs(out_dir))
+
+
+def evaluate_frames(truth: model.Truth, outputs: model.Outputs) -> Metrics:
+    """Every metric, by section, from in-memory truth and outputs (JSON-serialisable: numbers or None)."""
+
+    def present(name: str) -> pd.DataFrame | None:
+        return None if output_missing(outputs, name) else getattr(outputs, name)
+
+    frame = scenario_frame(truth)
+    days = scenario_days(truth)
+    tracks = present("tracks")
+    association = None if tracks is None else associate_tracks(truth, tracks, frame)
+    return {
+        "summary": _summary(truth, tracks, association, days),
+        "landings": landing_metrics(truth, present("events")),
+        "airstrips": airstrip_metrics(truth, present("airstrips")),
+        "assessment": assessment_metrics(present("assessments"), association),
+        "alerts": alert_metrics(truth, present("alerts"), association, days),
+        "tracking": gospa_metrics(truth, tracks, frame),
+    }
+
+
+def reliability_curve(truth: model.Truth, outputs: model.Outputs) -> pd.DataFrame | None:
+    """Reliability of the assessment scores: per score bin, the mean ``predicted`` score, the ``observed``
+    fraction of air-bridge tracks and the number of ``tracks``; ``None`` when tracks or assessments are
+    missing. Tracks are labelled as in ``evaluate_frames`` (the truth flight they follow)."""
+    if output_missing(outputs, "tracks") or output_missing(outputs, "assessments"):
+        return None
+    association = associate_tracks(truth, outputs.tracks, scenario_frame(truth))
+    return reliability_table(labelled_scores(outputs.assessments, association))
+
+
+def _summary(
+    truth: model.Truth, tracks: pd.DataFrame | None, association: pd.DataFrame | None, days: float | None
+) -> dict[str, float | int | None]:
+    kinds = truth.flights["kind"].astype("string").fillna("unknown").value_counts().sort_index()
+    summary: dict[str, float | int | None] = {
+        "scenario_days": days,
+        "truth_flights": len(truth.flights),
+        **{f"truth_flights_{kind}": int(n) for kind, n in kinds.items()},
+        "tracks": None if tracks is None else int(tracks["track_id"].nunique()),
+        "tracks_matched_to_truth": None if association is None else len(association),
+        "truth_flights_tracked": None if association is None else int(association["truth_id"].nunique()),
+    }
+    return summary
+
+
+def format_value(value: float | None) -> str:
+    """A metric value for a table: ``—`` for None, integers as they are, large values without decimals.
+
+    >>> [format_value(v) for v in (None, 12, 0.8766, 3.14159, 1234.5)]
+    ['—', '12', '0.877', '3.14', '1,234']
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, int):
+        return str(value)
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def metrics_table(metrics: Metrics) -> list[tuple[str, str, str]]:
+    """Rows ``(section, metric, formatted value)`` in section order, for the CLI's table."""
+    return [
+        (section, name, format_value(value))
+        for section, values in metrics.items()
+        for name, value in values.items()
+    ]

@@ -1,0 +1,304 @@
+"""Training: rebuild the shipped assessment model from simulated scenarios, reproducibly.
+
+For each training seed and profile the simulator writes a scenario; the analysis stages that come before the
+assessment run on it exactly as ``analyze`` runs them (sim → read_scenario → track → detect → airstrips), so the
+model learns from what it will see at run time, never from the truth. The truth is used only for labels: each
+track takes the kind of the truth flight it follows (the evaluation's own matcher,
+:func:`centinela.evaluate.association.associate_tracks`), and a flight is an air-bridge flight when most of its
+updates follow a ``narco`` truth flight.
+
+Two scores are fitted (:func:`centinela.assess.scoring.fit_linear_score`, cross-validated by scenario):
+
+- the **flight** score, on one row of :data:`~centinela.assess.indicators.FLIGHT_INDICATORS` per flight;
+- the **inbound** score, on the airborne indicators at every update before the flight's first landing, weighted
+  so that each flight counts once whatever its length.
+
+The **operating threshold** is the lowest inbound score at which the out-of-fold alerts on the training
+scenarios stay within :data:`FALSE_ALERTS_PER_WEEK_BUDGET`; the **ETA window** is fitted so that
+:data:`ETA_WINDOW_COVERAGE` of the alerted landings fall inside it.
+
+Training seeds are ≥ 10,000 (:data:`MIN_TRAINING_SEED`), disjoint from the seeds tests and evaluations use.
+"""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from centinela import model
+from centinela.alerts.warning import EtaWindow, landed_by
+from centinela.assess.indicators import (
+    AIRBORNE_INDICATORS,
+    FLIGHT_INDICATORS,
+    airborne_indicators,
+    flight_indicators,
+    track_rows,
+)
+from centinela.assess.scoring import LinearScore, ModelFile, fit_linear_score
+
+MIN_TRAINING_SEED = 10_000
+# The goal is at most one false alert per simulated week; the threshold is set for half of that on the
+# training scenarios, a margin for scenarios the model has not seen.
+FALSE_ALERTS_PER_WEEK_GOAL = 1.0
+FALSE_ALERTS_PER_WEEK_BUDGET = 0.5
+# Share of alerted landings the ETA window must contain on the training scenarios (the goal is 80% of alerts
+# with both the site and the ETA right; the window is sized with margin).
+ETA_WINDOW_COVERAGE = 0.9
+# A flight is an air-bridge flight when at least half of its updates follow a narco truth flight.
+NARCO_MAJORITY = 0.5
+# L2 regularisation of the logistic regressions (scikit-learn's C): indicators are few and standardised, so a
+# moderate penalty only keeps collinear ones (no transponder / no flight plan) from trading huge weights.
+REGULARISATION_C = 1.0
+
+Progress = Callable[[str, float], None]
+
+
+def analyse_until_assessment(scenario: model.Scenario) -> tuple[model.Outputs, object, pd.DataFrame]:
+    """Run the stages before the assessment (track, detect, airstrips) as the pipeline does; returns the
+    outputs, the terrain and the registered airfields."""
+    from centinela.detect import detect_events, update_airstrips
+    from centinela.io.airfields import registered_airfields
+    from centinela.pipeline import _scenario_terrain
+    from centinela.track import track
+
+    outputs = model.Outputs()
+    outputs.tracks = track(scenario)
+    registered = registered_airfields(scenario.airfields)
+    terrain = _scenario_terrain(scenario)
+    outputs.events = detect_events(outputs.tracks, sensors=scenario.sensors, terrain=terrain, registered=registered)
+    outputs.airstrips, outputs.events = update_airstrips(outputs.events, registered, None)
+    return outputs, terrain, registered
+
+
+def label_flights(truth: model.Truth, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per flight of ``rows``: ``narco`` (0/1), the ``truth_id`` most of its updates follow (or <NA>)."""
+    from centinela.evaluate.association import associate_tracks
+    from centinela.evaluate.common import scenario_frame
+
+    tracks = rows.drop_duplicates(["track_id", "t"])[["t", "track_id", "lat", "lon"]]
+    assoc = associate_tracks(truth, tracks, scenario_frame(truth))
+    per_row = rows[["flight", "track_id"]].astype(str).merge(
+        assoc[["track_id", "truth_id", "kind"]].astype({"track_id": str}), on="track_id", how="left")
+    per_row["is_narco"] = per_row["kind"].astype("string").eq("narco").fillna(False).to_numpy(float)
+    flights = per_row.groupby("flight").agg(narco_share=("is_narco", "mean"))
+    truth_of = per_row.dropna(subset=["truth_id"]).groupby("flight")["truth_id"].agg(
+        lambda s: s.value_counts().index[0])
+    flights["truth_id"] = truth_of.reindex(flights.index).astype("string")
+    flights["narco"] = (flights["narco_share"] >= NARCO_MAJORITY).astype(int)
+    return flights
+
+
+def scenario_material(scenario_dir: Path, name: str) -> dict:
+    """Everything training needs from one simulated scenario: flight rows, inbound rows, labels, truth."""
+    from centinela.io.scenario import read_scenario
+    from centinela.io.truth import read_truth
+
+    scenario = read_scenario(scenario_dir)
+    truth = read_truth(scenario_dir)
+    outputs, terrain, registered = analyse_until_assessment(scenario)
+    rows = track_rows(scenario, outputs, terrain=terrain, registered=registered)
+    labels = label_flights(truth, rows)
+    flights = flight_indicators(rows, events=outputs.events, flightplans=scenario.flightplans,
+                                airstrips=outputs.airstrips, registered=registered)
+    flights = flights.join(labels)
+    flights["scenario"] = name
+    air = airborne_indicators(rows, events=outputs.events, flightplans=scenario.flightplans, registered=registered,
+                              airstrips=outputs.airstrips)
+    air["flight"] = rows["flight"].astype(str).to_numpy()
+    air["t"] = rows["t"].to_numpy(float)
+    air["landed"] = landed_by(rows, outputs.events)
+    air["scenario"] = name
+    return {"name": name, "scenario": scenario, "truth": truth, "outputs": outputs, "terrain": terrain,
+            "registered": registered, "flights": flights, "air": air,
+            "days": _days(truth)}
+
+
+def _days(truth: model.Truth) -> float:
+    from centinela.evaluate.common import scenario_days
+
+    return scenario_days(truth) or 0.0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"10000-10003,10010"`` → [10000, 10001, 10002, 10003, 10010]."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            lo, hi = (int(x) for x in part.split("-", 1))
+            seeds.extend(range(lo, hi + 1))
+        else:
+            seeds.append(int(part))
+    return seeds
+
+
+def train(seeds: Sequence[int], out_model: str | Path, *, days: float = 1.0,
+          profiles: Sequence[str] = ("easy", "hard"), progress: Progress | None = None,
+          workdir: str | Path | None = None, sim_config: dict | None = None) -> dict:
+    """Simulate ``seeds`` × ``profiles``, fit the model, write it to ``out_model`` (JSON) and return the training
+    metrics. The same arguments give the same file byte for byte.
+
+    Each seed is simulated once per profile (seed ``s`` with profile ``p`` is the scenario
+    ``simulate(seed=s, profile=p)``).
+    """
+    from centinela.sim import simulate
+
+    seeds = [int(s) for s in seeds]
+    if any(s < MIN_TRAINING_SEED for s in seeds):
+        raise ValueError(f"training seeds must be >= {MIN_TRAINING_SEED} (tests and evaluations use smaller ones)")
+    report = progress or (lambda stage, fraction: None)
+    started = time.perf_counter()
+    jobs = [(s, p) for s in seeds for p in profiles]
+    material = []
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        for k, (seed, profile) in enumerate(jobs):
+            report("simulate+analyse", k / len(jobs))
+            folder = Path(tmp) / f"{profile}-{seed}"
+            simulate(folder, days=days, seed=seed, profile=profile, config=dict(sim_config or {}))
+            material.append(scenario_material(folder, f"{profile}-{seed}"))
+        report("simulate+analyse", 1.0)
+        result = fit(material, progress=report)
+    result.info.update({"seeds": seeds, "profiles": list(profiles), "days": days,
+                        "sim_config": dict(sim_config or {})})
+    Path(out_model).parent.mkdir(parents=True, exist_ok=True)
+    result.save(out_model)
+    metrics = dict(result.info["metrics"])
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    metrics["model_sha256"] = hashlib.sha256(Path(out_model).read_bytes()).hexdigest()
+    return metrics
+
+
+def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
+    """Fit both scores, the threshold and the ETA window on the material of :func:`scenario_material`."""
+    report = progress or (lambda stage, fraction: None)
+    report("fit", 0.0)
+    flights = pd.concat([m["flights"] for m in material])
+    flight_model, flight_oof = fit_linear_score(
+        flights[FLIGHT_INDICATORS], flights["narco"].to_numpy(int), groups=flights["scenario"].to_numpy(),
+        c=REGULARISATION_C)
+
+    air = []
+    for m in material:
+        a = m["air"]
+        a = a[~a["landed"].to_numpy(bool)]
+        a = a.merge(m["flights"][["narco"]], left_on="flight", right_index=True, how="left")
+        air.append(a)
+    air = pd.concat(air, ignore_index=True)
+    key = air["scenario"] + "/" + air["flight"]
+    weight = 1.0 / key.map(key.value_counts()).to_numpy(float)
+    inbound_model, inbound_oof = fit_linear_score(
+        air[AIRBORNE_INDICATORS], air["narco"].fillna(0).to_numpy(int), weight=weight,
+        groups=air["scenario"].to_numpy(), c=REGULARISATION_C)
+    air["oof_score"] = inbound_oof
+    report("fit", 0.5)
+
+    threshold, threshold_info = choose_threshold(material, inbound_model, air)
+    provisional = ModelFile(flight_model, inbound_model, threshold, EtaWindow().__dict__)
+    window, window_info = fit_eta_window(material, provisional)
+    result = ModelFile(flight_model, inbound_model, threshold, window.__dict__)
+
+    from sklearn.metrics import roc_auc_score
+
+    y = flights["narco"].to_numpy(int)
+    metrics = {
+        "scenarios": len(material),
+        "days": round(sum(m["days"] for m in material), 3),
+        "flights": int(len(flights)),
+        "narco_flights": int(y.sum()),
+        "flight_auc_out_of_fold": round(float(roc_auc_score(y, flight_oof)), 4) if 0 < y.sum() < len(y) else None,
+        **threshold_info,
+        **window_info,
+    }
+    result.info = {"metrics": metrics, "features": {"flight": FLIGHT_INDICATORS, "inbound": AIRBORNE_INDICATORS}}
+    report("fit", 1.0)
+    return result
+
+
+def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.DataFrame) -> tuple[float, dict]:
+    """The lowest inbound-score threshold whose out-of-fold alerts keep false alerts within budget.
+
+    A flight would be alerted at threshold θ when its out-of-fold inbound score reaches θ at an update before it
+    lands. Flights that are not air-bridge flights and reach θ are false alerts.
+    """
+    days = sum(m["days"] for m in material)
+    best = air.groupby(["scenario", "flight"]).agg(score=("oof_score", "max"), narco=("narco", "max"))
+    narco = best["narco"].fillna(0).to_numpy(int) == 1
+    scores = best["score"].to_numpy(float)
+    budget = FALSE_ALERTS_PER_WEEK_BUDGET * days / 7.0
+    candidates = np.unique(np.r_[scores, 1.0])
+    chosen = 1.0
+    for theta in candidates:  # ascending: the first that fits the budget alerts the most flights
+        if (scores[~narco] >= theta).sum() <= budget:
+            chosen = float(theta)
+            break
+    # Place the threshold half-way to the next lower score, so that it does not sit on a training point.
+    lower = scores[scores < chosen]
+    threshold = float((chosen + lower.max()) / 2.0) if len(lower) else chosen
+    info = {
+        "alert_threshold": round(threshold, 4),
+        "train_false_alerts": int((scores[~narco] >= threshold).sum()),
+        "train_false_alerts_per_week": round(float((scores[~narco] >= threshold).sum()) / max(days, 1e-9) * 7, 3),
+        "train_narco_alerted_fraction": round(float((scores[narco] >= threshold).mean()), 4) if narco.any() else None,
+    }
+    return threshold, info
+
+
+def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWindow, dict]:
+    """Fit the ETA window's width on the alerts the provisional model raises on the training scenarios: the
+    smallest ``width_per_s_to_go`` (with a floor of five minutes) that puts :data:`ETA_WINDOW_COVERAGE` of the
+    alerted narco landings inside ``eta ± width/2``, over the issue and every update."""
+    from centinela.alerts.warning import warn
+    from centinela.evaluate.association import associate_tracks
+    from centinela.evaluate.common import scenario_frame
+    from centinela.evaluate.landings import true_landings
+
+    errors, to_go, site_ok = [], [], []
+    for m in material:
+        alerts = warn(m["scenario"], m["outputs"], terrain=m["terrain"], registered=m["registered"],
+                      model_file=provisional)
+        if len(alerts) == 0:
+            continue
+        assoc = associate_tracks(m["truth"], m["outputs"].tracks, scenario_frame(m["truth"]))
+        landings = true_landings(m["truth"])
+        landings = landings[landings["narco"].to_numpy(bool)].sort_values("t")
+        from centinela.evaluate.alerts import concerned_flights
+
+        concerned = concerned_flights(alerts, assoc)
+        for i, (_, a) in enumerate(alerts.iterrows()):
+            truth_id = concerned.iloc[i]
+            if pd.isna(truth_id):
+                continue
+            mine = landings[landings["truth_id"].astype(str) == str(truth_id)]
+            predictions = [{"t": a["t_issued"], "eta": a["eta"], "lat": a["predicted_site"]["lat"],
+                            "lon": a["predicted_site"]["lon"]}, *a["updates"]]
+            for p in predictions:
+                after = mine[mine["t"] >= p["t"]]
+                if len(after) == 0:
+                    continue
+                land = after.iloc[0]
+                errors.append(abs(float(land["t"]) - float(p["eta"])))
+                to_go.append(max(float(p["eta"]) - float(p["t"]), 0.0))
+                from centinela.geo.frames import haversine_m
+
+                site_ok.append(float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"])) <= 2_000.0)
+    floor_s = 300.0
+    if not errors:
+        window = EtaWindow(min_width_s=600.0, width_per_s_to_go=0.5)
+        return window, {"eta_window_fit_samples": 0}
+    errors, to_go = np.asarray(errors), np.asarray(to_go)
+    # Each prediction needs width ≥ 2·error; the ratio to time-to-go needed, over the floor, sets the slope.
+    need = 2.0 * errors
+    slope_needed = np.where(need > floor_s, need / np.maximum(to_go, 1.0), 0.0)
+    slope = float(np.quantile(slope_needed, ETA_WINDOW_COVERAGE))
+    window = EtaWindow(min_width_s=floor_s, width_per_s_to_go=round(slope, 4))
+    inside = need <= window.width_s(to_go)
+    return window, {"eta_window_fit_samples": int(len(errors)),
+                    "eta_window_train_coverage": round(float(inside.mean()), 4),
+                    "train_site_within_2km_fraction_all_updates": round(float(np.mean(site_ok)), 4)}

@@ -1,0 +1,376 @@
+"""Take-offs, landings and ground stops: seen directly (a transponder track on the ground) or inferred where
+the radar only sees a track vanish and another appear.
+
+The tracks are cut into *segments* (a track's updates with no gap longer than :data:`SEGMENT_GAP_S`). Every
+segment has an arriving edge (its end) and a departing edge (its start); a segment that ends or starts on
+the ground gives its position directly, an airborne edge gives an extrapolated strip (``sites``). A
+landing-edge is then linked to a later departing edge of another segment when both point at the same strip
+and the time between them leaves room for a stop on the ground (one assignment over all candidates, so each
+edge is used once): that is a ground stop, the air-bridge signature. Edges left alone become single landings
+or take-offs when their motion says so (slowing to approach speed, descending near the ground).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from centinela.detect import sites
+from centinela.geo.frames import destination, haversine_m
+
+# A track with no update for longer than this (6 scans of a 10 s radar) has lost the aircraft.
+SEGMENT_GAP_S = 60.0
+# Motion at an edge is averaged over this window: ~6 radar scans, enough to damp plot noise, short enough
+# that the final approach is not mixed with the pattern before it.
+EDGE_WINDOW_S = 60.0
+
+
+@dataclass(frozen=True)
+class StopParams:
+    """Thresholds of the stop and landing logic (see docs/detect.md for where each number comes from)."""
+
+    min_stop_s: float = 60.0  # shortest ground stop: turning a plane round on a strip takes a minute
+    max_stop_s: float = 3 * 3600.0  # longer stops are reported as separate landing and take-off
+    max_pair_distance_m: float = 25_000.0  # coarse gate before the statistical one
+    gate_d2: float = 13.8  # chi-square, 2 d.o.f., 99.9%: the two strip estimates agree
+    min_landing_cue: float = 0.5  # unpaired edge reported as a landing / take-off above this cue
+    fixed_wing_min_mps: float = 25.0  # slower than a light plane's stall: a helicopter (it may hover)
+    touch_and_go_max_s: float = 60.0  # a landing followed by a take-off within this is a touch-and-go
+
+
+def _segments(m: pd.DataFrame) -> pd.DataFrame:
+    new = (m["track_id"] != m["track_id"].shift()) | (m["t"].diff() > SEGMENT_GAP_S)
+    m = m.copy()
+    m["segment"] = np.cumsum(new.to_numpy())
+    ground = m["on_ground"].to_numpy(bool)
+    change = new.to_numpy() | (ground != np.roll(ground, 1))
+    m["run"] = np.cumsum(change)
+    return m
+
+
+def _slope(sel: pd.DataFrame, key: str, y: str) -> pd.Series:
+    """Least-squares slope dy/dt per group (NaN with fewer than 2 finite points)."""
+    d = sel[[key, "t", y]].dropna()
+    g = d.groupby(key)
+    tc = d["t"] - g["t"].transform("mean")
+    yc = d[y] - g[y].transform("mean")
+    num = (tc * yc).groupby(d[key]).sum()
+    den = (tc * tc).groupby(d[key]).sum()
+    return (num / den.where(den > 0)).astype(float)
+
+
+def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
+    """One row per segment: its last (``last``) or first update and the motion averaged over the window."""
+    g = m.groupby("segment", sort=True)
+    edge = g.tail(1) if last else g.head(1)
+    edge = edge.set_index("segment")
+    t_edge = m["segment"].map(edge["t"])
+    sel = m[(m["t"] - t_edge).abs() <= EDGE_WINDOW_S]
+    gs = sel.groupby("segment")
+    vn, ve = gs["vn_mps"].mean(), gs["ve_mps"].mean()
+    out = pd.DataFrame({
+        "segment": edge.index,
+        "track_id": edge["track_id"].to_numpy(),
+        "t": edge["t"].to_numpy(float),
+        "lat": edge["lat"].to_numpy(float),
+        "lon": edge["lon"].to_numpy(float),
+        "alt_m": edge["alt_m"].to_numpy(float),
+        "agl_m": edge["agl_m"].to_numpy(float),
+        "sigma_pos_m": edge["sigma_pos_m"].to_numpy(float),
+        "on_ground": edge["on_ground"].to_numpy(bool),
+        "cooperative": gs["cooperative"].any().reindex(edge.index).to_numpy(bool),
+    })
+    out["speed_mps"] = np.hypot(vn, ve).reindex(edge.index).to_numpy(float)
+    out["heading_deg"] = (np.degrees(np.arctan2(ve, vn)) % 360.0).reindex(edge.index).to_numpy(float)
+    out["accel_mps2"] = _slope(sel, "segment", "speed_mps").reindex(edge.index).to_numpy(float)
+    out["vz_mps"] = _slope(sel, "segment", "alt_m").reindex(edge.index).to_numpy(float)
+    out["cruise_mps"] = g["speed_mps"].quantile(0.9).reindex(edge.index).to_numpy(float)
+    step = m["t"].diff().where(m["segment"] == m["segment"].shift())
+    out["scan_s"] = step.groupby(m["segment"]).median().reindex(edge.index).fillna(10.0).to_numpy(float)
+    out["n_updates"] = g.size().reindex(edge.index).to_numpy(int)
+    for column in ("flight_id", "icao24", "sensors"):
+        values = edge[column] if column in edge else pd.Series(pd.NA, index=edge.index)
+        values = values.astype("string")
+        out[column] = np.where(values.notna().to_numpy(bool), values.fillna("").to_numpy(object), None)
+    if "sensors" in m:
+        out["sensors"] = gs["sensors"].agg(lambda s: ",".join(sorted({x.strip() for v in s.dropna()
+                                                                        for x in str(v).split(",")}))
+                                            ).reindex(edge.index).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _site_frame(edges: pd.DataFrame, arriving: bool, sensors, terrain) -> pd.DataFrame:
+    """Strip estimate for every edge: the edge itself when on the ground, else extrapolated."""
+    est = pd.DataFrame(index=edges.index, columns=["site_lat", "site_lon", "cov_ee", "cov_en", "cov_nn",
+                                                   "distance_m", "unseen_s", "method"])
+    ground = edges["on_ground"].to_numpy(bool)
+    if ground.any():
+        sigma2 = (np.nan_to_num(edges.loc[ground, "sigma_pos_m"].to_numpy(float)) + 50.0) ** 2
+        est.loc[ground, ["site_lat", "site_lon"]] = edges.loc[ground, ["lat", "lon"]].to_numpy()
+        est.loc[ground, "cov_ee"], est.loc[ground, "cov_nn"], est.loc[ground, "cov_en"] = sigma2, sigma2, 0.0
+        est.loc[ground, "distance_m"], est.loc[ground, "unseen_s"], est.loc[ground, "method"] = 0.0, 0.0, "ground"
+    if (~ground).any():
+        est.loc[~ground] = sites.extrapolate(edges.loc[~ground], arriving=arriving, sensors=sensors, terrain=terrain)
+    for c in ("site_lat", "site_lon", "cov_ee", "cov_en", "cov_nn", "distance_m", "unseen_s"):
+        est[c] = est[c].astype(float)
+    return pd.concat([edges, est], axis=1)
+
+
+def _cue(edges: pd.DataFrame, arriving: bool, sensors) -> np.ndarray:
+    """How strongly an edge's own motion says "on the ground here" (0..1): on the ground; low or heading
+    for the ground (altitude known); slowed well below its cruise speed or slowing (radar only)."""
+    v = edges["speed_mps"].to_numpy(float)
+    cruise = np.fmax(edges["cruise_mps"].to_numpy(float), 1.0)
+    slow = np.clip((0.85 - v / cruise) / 0.35, 0.0, 1.0)
+    a = edges["accel_mps2"].to_numpy(float) * (-1.0 if arriving else 1.0)
+    changing = np.clip(np.nan_to_num(a) / 0.3, 0.0, 1.0)
+    cue = np.maximum(slow, changing)
+    agl = edges["agl_m"].to_numpy(float)
+    vz = edges["vz_mps"].to_numpy(float) * (-1.0 if arriving else 1.0)  # toward the ground, as positive
+    known = np.isfinite(agl)
+    near_ground = known & ((agl < sites.LOW_AGL_M) | ((vz > 0.5) & (agl / np.fmax(vz, 0.5) < 300.0)))
+    cue = np.where(known, np.where(near_ground, 0.9, 0.1), cue)
+    cue = np.where(edges["on_ground"].to_numpy(bool), 1.0, cue)
+    # An edge at the rim of every radar's range is the aircraft leaving coverage, not landing.
+    radars = [s for s in (sensors or []) if s.kind in ("psr", "ssr") and s.range_max_m]
+    if radars:
+        lat, lon = edges["lat"].to_numpy(float), edges["lon"].to_numpy(float)
+        rim = np.ones(len(edges), bool)
+        for s in radars:
+            rim &= haversine_m(s.lat, s.lon, lat, lon) > 0.9 * s.range_max_m
+        cue = np.where(rim & ~known, 0.2 * cue, cue)
+    return cue
+
+
+def _evidence_edge(e: pd.Series) -> dict:
+    return {
+        "track_id": str(e["track_id"]), "t_seen": float(e["t"]), "lat": round(float(e["lat"]), 6),
+        "lon": round(float(e["lon"]), 6), "speed_mps": round(float(e["speed_mps"]), 1),
+        "on_ground": bool(e["on_ground"]), "method": str(e["method"]),
+        "extrapolated_m": round(float(e["distance_m"]), 0),
+        "sensors": None if pd.isna(e["sensors"]) else str(e["sensors"]),
+    }
+
+
+def _event(kind: str, t: float, t_end: float, lat: float, lon: float, track_ids: list[str], confidence: float,
+           cov: np.ndarray, evidence: dict, flight_id) -> dict:
+    major, minor, orientation = sites.ellipse(cov)
+    return {"kind": kind, "t": float(t), "t_end": float(t_end), "lat": float(lat), "lon": float(lon),
+            "track_ids": list(dict.fromkeys(track_ids)), "airstrip_id": pd.NA, "confidence": float(confidence),
+            "evidence": evidence, "sigma_major_m": major, "sigma_minor_m": minor, "orientation_deg": orientation,
+            "flight_id": None if pd.isna(flight_id) else str(flight_id)}
+
+
+def _covs(edges: pd.DataFrame) -> np.ndarray:
+    """(n, 2, 2) covariances of the edges' strip estimates."""
+    ee, en, nn = (edges[c].to_numpy(float) for c in ("cov_ee", "cov_en", "cov_nn"))
+    return np.stack([np.stack([ee, en], -1), np.stack([en, nn], -1)], -2)
+
+
+def _assign(ei: np.ndarray, si: np.ndarray, costs: np.ndarray) -> list[int]:
+    """Indices of the candidate pairs kept by a minimum-cost one-to-one assignment. Candidates form small
+    independent groups (nearby in time and space): each connected group is solved on its own."""
+    ok = np.flatnonzero(np.isfinite(costs))
+    if not len(ok):
+        return []
+    ue, ie = np.unique(ei[ok], return_inverse=True)
+    us, is_ = np.unique(si[ok], return_inverse=True)
+    graph = coo_matrix((np.ones(len(ok)), (ie, len(ue) + is_)), shape=(len(ue) + len(us),) * 2)
+    _, component = connected_components(graph, directed=False)
+    chosen = []
+    for c in np.unique(component[ie]):
+        members = ok[component[ie] == c]
+        rows, r_idx = np.unique(ei[members], return_inverse=True)
+        cols, c_idx = np.unique(si[members], return_inverse=True)
+        matrix = np.full((len(rows), len(cols)), np.inf)
+        best = np.full((len(rows), len(cols)), -1)
+        for k, r, q in zip(members, r_idx, c_idx):  # the few candidates of one group
+            if costs[k] < matrix[r, q]:
+                matrix[r, q], best[r, q] = costs[k], k
+        finite = np.where(np.isfinite(matrix), matrix, 1e6)
+        for r, q in zip(*linear_sum_assignment(finite)):
+            if best[r, q] >= 0 and np.isfinite(matrix[r, q]):
+                chosen.append(int(best[r, q]))
+    return chosen
+
+
+def _cov(e: pd.Series) -> np.ndarray:
+    return np.array([[e["cov_ee"], e["cov_en"]], [e["cov_en"], e["cov_nn"]]], float)
+
+
+def _observed_events(m: pd.DataFrame, p: StopParams) -> list[dict]:
+    """Landings, take-offs and stops seen inside a segment: ground runs with flight on both sides."""
+    runs = m.groupby("run", sort=True).agg(
+        segment=("segment", "first"), track_id=("track_id", "first"), on_ground=("on_ground", "first"),
+        t0=("t", "first"), t1=("t", "last"), lat0=("lat", "first"), lon0=("lon", "first"),
+        lat1=("lat", "last"), lon1=("lon", "last"), sigma=("sigma_pos_m", "median"))
+    runs["flight_id"] = m.groupby("run")["flight_id"].first() if "flight_id" in m else pd.NA
+    same_before = runs["segment"].shift(1) == runs["segment"]
+    same_after = runs["segment"].shift(-1) == runs["segment"]
+    events = []
+    for run_id, r in runs[runs["on_ground"] & (same_before | same_after)].iterrows():
+        sigma = (0.0 if pd.isna(r["sigma"]) else float(r["sigma"])) + 30.0
+        cov = np.diag([sigma**2, sigma**2])
+        ids = [str(r["track_id"])]
+        landed, departed = bool(same_before[run_id]), bool(same_after[run_id])
+        duration = float(r["t1"] - r["t0"])
+        evidence = {"method": "observed", "ground_s": duration, "track_id": ids[0]}
+        if landed:
+            events.append(_event("landing", r["t0"], r["t0"], r["lat0"], r["lon0"], ids, 0.97, cov,
+                                 {**evidence, "touch_and_go": departed and duration <= p.touch_and_go_max_s},
+                                 r["flight_id"]))
+        if departed:
+            events.append(_event("takeoff", r["t1"], r["t1"], r["lat1"], r["lon1"], ids, 0.97, cov,
+                                 {**evidence, "touch_and_go": landed and duration <= p.touch_and_go_max_s},
+                                 r["flight_id"]))
+        if landed and departed and duration >= p.min_stop_s:
+            events.append(_event("ground_stop", r["t0"], r["t1"], 0.5 * (r["lat0"] + r["lat1"]),
+                                 0.5 * (r["lon0"] + r["lon1"]), ids, 0.97, cov, evidence, r["flight_id"]))
+    return events
+
+
+def _candidate_pairs(ends: pd.DataFrame, starts: pd.DataFrame, p: StopParams) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (end, start) with the start later than the end within max_stop_s and the two strip
+    estimates within max_pair_distance_m of each other. Vectorised with a sorted time index."""
+    order = np.argsort(starts["t"].to_numpy(float), kind="stable")
+    t_sorted = starts["t"].to_numpy(float)[order]
+    t_end = ends["t"].to_numpy(float)
+    lo = np.searchsorted(t_sorted, t_end, side="right")
+    hi = np.searchsorted(t_sorted, t_end + p.max_stop_s, side="right")
+    counts = hi - lo
+    ei = np.repeat(np.arange(len(ends)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    si = order[np.repeat(lo, counts) + offsets]
+    d = haversine_m(ends["site_lat"].to_numpy(float)[ei], ends["site_lon"].to_numpy(float)[ei],
+                    starts["site_lat"].to_numpy(float)[si], starts["site_lon"].to_numpy(float)[si])
+    keep = (d <= p.max_pair_distance_m) & (ends["segment"].to_numpy()[ei] != starts["segment"].to_numpy()[si])
+    e_icao, s_icao = ends["icao24"].to_numpy()[ei], starts["icao24"].to_numpy()[si]
+    both = ~pd.isna(e_icao) & ~pd.isna(s_icao)
+    keep &= ~(both & (e_icao != s_icao))  # two different transponders are two aircraft
+    return ei[keep], si[keep]
+
+
+def _airborne_continuation(ends: pd.DataFrame, starts: pd.DataFrame, ei: np.ndarray, si: np.ndarray) -> np.ndarray:
+    """Whether the start continues the end's flight through a coverage hole: it lies where the aircraft
+    would be had it kept flying (implied speed between half and twice its speed), and the gap is short."""
+    dt = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
+    d = haversine_m(ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei],
+                    starts["lat"].to_numpy(float)[si], starts["lon"].to_numpy(float)[si])
+    v = np.fmax(ends["speed_mps"].to_numpy(float)[ei], 1.0)
+    implied = d / np.fmax(dt, 1.0)
+    return (dt <= 600.0) & (implied >= 0.5 * v) & (implied <= 2.0 * v + 20.0)
+
+
+def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopParams | None = None) -> pd.DataFrame:
+    """Landing, takeoff and ground_stop events of a motion frame (``kinematics.motion``)."""
+    p = params or StopParams()
+    if m.empty:
+        return pd.DataFrame()
+    m = _segments(m)
+    events = _observed_events(m, p)
+    ends = _site_frame(_edges(m, last=True), True, sensors, terrain)
+    starts = _site_frame(_edges(m, last=False), False, sensors, terrain)
+    ends["cue"], starts["cue"] = _cue(ends, True, sensors), _cue(starts, False, sensors)
+
+    ei, si = _candidate_pairs(ends, starts, p)
+    continuation = _airborne_continuation(ends, starts, ei, si)
+    lat, lon, cov, d2 = sites.fuse_many(
+        ends["site_lat"].to_numpy(float)[ei], ends["site_lon"].to_numpy(float)[ei], _covs(ends)[ei],
+        starts["site_lat"].to_numpy(float)[si], starts["site_lon"].to_numpy(float)[si], _covs(starts)[si])
+    slack = (starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
+             - ends["unseen_s"].to_numpy(float)[ei] - starts["unseen_s"].to_numpy(float)[si])
+    e_flight, s_flight = ends["flight_id"].to_numpy(object)[ei], starts["flight_id"].to_numpy(object)[si]
+    linked = np.array([a is not None and a == b for a, b in zip(e_flight, s_flight)], bool)
+    stop = (d2 <= p.gate_d2) & (slack >= p.min_stop_s)
+    cue_sum = ends["cue"].to_numpy(float)[ei] + starts["cue"].to_numpy(float)[si]
+    # A stop costs its disagreement, less for linked tracks and strong landing cues; a flight on through a
+    # hole in coverage uses the pair up and reports nothing.
+    costs = np.where(stop, d2 - 2.0 * linked - cue_sum, np.where(continuation, 0.5 - linked, np.inf))
+
+    used_ends, used_starts = set(), set()
+    for k in _assign(ei, si, costs):
+        i, j = int(ei[k]), int(si[k])
+        used_ends.add(i)
+        used_starts.add(j)
+        if stop[k]:
+            events.extend(_stop_from_pair(ends.iloc[i], starts.iloc[j], float(lat[k]), float(lon[k]), cov[k],
+                                          float(d2[k]), float(slack[k]), bool(linked[k]), terrain, p))
+
+    for i in set(range(len(ends))) - used_ends:
+        e = ends.iloc[i]
+        if e["on_ground"] or e["cue"] < p.min_landing_cue:
+            continue  # on the ground already reported by _observed_events when it landed in view
+        events.append(_single_event("landing", e, terrain, p))
+    for j in set(range(len(starts))) - used_starts:
+        s = starts.iloc[j]
+        if s["on_ground"] or s["cue"] < p.min_landing_cue:
+            continue
+        events.append(_single_event("takeoff", s, terrain, p))
+    return pd.DataFrame(events)
+
+
+def _edge_confidence(e: pd.Series) -> float:
+    base = 0.9 if e["method"] in ("altitude", "ground") else 0.3
+    return float(np.clip(base + (0.4 if base < 0.5 else 0.05) * float(e["cue"]), 0.0, 0.97))
+
+
+def _single_event(kind: str, e: pd.Series, terrain, p: StopParams) -> dict:
+    lat, lon, cov = sites.refine_with_terrain(float(e["site_lat"]), float(e["site_lon"]), _cov(e), terrain)
+    t = e["t"] + e["unseen_s"] if kind == "landing" else e["t"] - e["unseen_s"]
+    evidence = {"method": f"extrapolated ({e['method']})", "edge": _evidence_edge(e)}
+    confidence = _edge_confidence(e)
+    if float(e["speed_mps"]) < p.fixed_wing_min_mps and not np.isfinite(e["agl_m"]):
+        evidence["rotorcraft"] = "slower than a light plane can fly: a helicopter, which may have hovered"
+        confidence *= 0.6
+    evidence["strip"] = {"lat": round(lat, 6), "lon": round(lon, 6)}
+    lat, lon = _roll_end(lat, lon, e, arriving=kind == "landing")
+    return _event(kind, t, t, lat, lon, [str(e["track_id"])], confidence, cov, evidence, e["flight_id"])
+
+
+def _roll_end(lat: float, lon: float, e: pd.Series, *, arriving: bool) -> tuple[float, float]:
+    """Touch-down (``arriving``) or lift-off point of an aircraft that stood at (lat, lon): one ground roll
+    back along its arrival heading, or forward along its departure heading."""
+    if e["on_ground"]:
+        return lat, lon
+    if arriving:
+        roll_m, bearing = sites.landing_roll_m(float(e["speed_mps"])), float(e["heading_deg"]) + 180.0
+    else:
+        roll_m, bearing = sites.takeoff_roll_m(float(e["speed_mps"])), float(e["heading_deg"])
+    r_lat, r_lon = destination(lat, lon, bearing % 360.0, roll_m)
+    return float(r_lat), float(r_lon)
+
+
+def _stop_from_pair(e: pd.Series, s: pd.Series, lat: float, lon: float, cov: np.ndarray, d2: float, slack: float,
+                    linked: bool, terrain, p: StopParams) -> list[dict]:
+    lat, lon, cov = sites.refine_with_terrain(lat, lon, cov, terrain)
+    t_land = float(e["t"] + e["unseen_s"])
+    t_off = max(float(s["t"] - s["unseen_s"]), t_land)
+    consistency = float(np.exp(-d2 / 8.0))
+    confidence = 0.5 + 0.2 * consistency + 0.15 * 0.5 * (float(e["cue"]) + float(s["cue"])) + (0.1 if linked else 0)
+    both_seen = e["on_ground"] and s["on_ground"]
+    evidence = {
+        "method": "observed" if both_seen else "radar_blind",
+        "gap_s": round(float(s["t"] - e["t"]), 1), "ground_s_estimate": round(slack, 1),
+        "mahalanobis_d2": round(d2, 2), "flight_linked": bool(linked),
+        "arrival": _evidence_edge(e), "departure": _evidence_edge(s),
+    }
+    slowest = min(float(e["speed_mps"]), float(s["speed_mps"]))
+    if slowest < p.fixed_wing_min_mps and not (np.isfinite(e["agl_m"]) or np.isfinite(s["agl_m"])):
+        evidence["rotorcraft"] = "slower than a light plane can fly: a helicopter, which may have hovered"
+        confidence *= 0.6
+    confidence = float(np.clip(confidence, 0.0, 0.97))
+    ids = [str(e["track_id"]), str(s["track_id"])]
+    flight = e["flight_id"] if not pd.isna(e["flight_id"]) else s["flight_id"]
+    out = [_event("ground_stop", t_land, t_off, lat, lon, ids, confidence, cov, evidence, flight)]
+    evidence["strip"] = {"lat": round(lat, 6), "lon": round(lon, 6)}
+    if not e["on_ground"]:  # a landing seen on the ground was reported when it happened
+        out.append(_event("landing", t_land, t_land, *_roll_end(lat, lon, e, arriving=True), ids, confidence, cov,
+                          evidence, flight))
+    if not s["on_ground"]:
+        out.append(_event("takeoff", t_off, t_off, *_roll_end(lat, lon, s, arriving=False), ids, confidence, cov,
+                          evidence, flight))
+    return out

@@ -1,0 +1,72 @@
+"""The operations centre: HTTP API, live stream and web map over the store.
+
+``serve(db, replay=...)`` loads an analysed output (or analyses a scenario), replays it in time order and
+serves the map at http://HOST:PORT/ and the API docs at /docs. Everything it serves ships in the package;
+nothing is fetched from the internet.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from centinela import model
+from centinela.errors import InputError
+from centinela.server.app import create_app
+from centinela.server.live import Batch, LiveHub, ReplayFeed
+from centinela.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = "centinela.db"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_SPEED = 60.0
+# Replayed alerts are dispatched to this unit unless told otherwise: create the operations centre's users in it.
+DEFAULT_DISPATCH_UNIT = "VRAEM-OPS"
+
+
+def load_replay(store: Store, source: str | Path | None, *, sample: bool = False,
+                dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,)) -> tuple[model.Outputs, str]:
+    """Load what a replay will show into ``store``: an outputs folder, a scenario folder (analysed first into
+    a temporary folder) or, with ``sample``, the hand-made sample picture. Returns the outputs and run id."""
+    if sample:
+        from centinela.server.sample import sample_outputs
+
+        outputs, run_id, origin = sample_outputs(), "replay:sample", "sample"
+    else:
+        path = Path(str(source))
+        if (path / "tracks.parquet").is_file():
+            from centinela.io.outputs import read_outputs
+
+            outputs = read_outputs(path)
+        elif (path / "sensors.toml").is_file():
+            from centinela.pipeline import analyze
+
+            log.info("analysing scenario %s before the replay", path)
+            outputs = analyze(path, Path(tempfile.mkdtemp(prefix="centinela-replay-")))
+        else:
+            raise InputError(path, "expected an outputs folder (with tracks.parquet) or a scenario folder "
+                                   "(with sensors.toml)")
+        run_id, origin = f"replay:{path.resolve().name}", str(path)
+    store.load_outputs(outputs, run_id, kind="replay", source=origin, replace=True,
+                       dispatch_to_units=dispatch_to_units)
+    return outputs, run_id
+
+
+def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, sample: bool = False,
+          speed: float = DEFAULT_SPEED, loop: bool = False, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,), secure_cookies: bool = False) -> None:
+    """Run the operations centre until interrupted (uvicorn). See ``centinela serve --help``."""
+    import uvicorn
+
+    store = Store(db)
+    feed = None
+    if replay is not None or sample:
+        outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units)
+        feed = ReplayFeed.from_outputs(outputs, run_id, speed=speed, loop=loop)
+    app = create_app(store, feed=feed, speed=speed if feed else None, secure_cookies=secure_cookies)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+__all__ = ["Batch", "DEFAULT_DISPATCH_UNIT", "LiveHub", "ReplayFeed", "create_app", "load_replay", "serve"]

@@ -1,0 +1,116 @@
+"""Flight linking: which track, ended earlier, a newly confirmed track continues.
+
+A light aircraft that lands on a strip disappears from the primary radar (it no longer moves, and the
+valley hides it); when it takes off again a new track starts near the same place. A helicopter that hovers
+does the same. A plane that crosses a hole in the radar cover reappears further along its way. Both
+continuations are one *flight*, kept as separate tracks with the gap visible, and share a ``flight_id``.
+
+A candidate old track qualifies when the gap is short enough and the new track starts either
+
+- near where the old one was last measured (``stop``: it stopped, landed or hovered), or
+- near where the old one would be by dead reckoning (``flight``: it flew on unseen),
+
+and the two tracks' identities (Mode S address, callsign) do not conflict; the same Mode S address links
+regardless of place. The cost of a pair is its distance over the allowed distance; new tracks and old ones are
+matched one-to-one at least total cost.
+
+>>> old = LinkEnds(t_s=np.array([0.0]), xy_m=np.array([[0.0, 0.0]]), v_mps=np.array([[40.0, 0.0]]),
+...                icao24=np.array([None], object), callsign=np.array([None], object))
+>>> new = LinkEnds(t_s=np.array([600.0, 600.0]), xy_m=np.array([[1500.0, 800.0], [90_000.0, 0.0]]),
+...                v_mps=np.zeros((2, 2)), icao24=np.array([None, None], object),
+...                callsign=np.array([None, None], object))
+>>> link_cost(old, new, max_gap_s=1800.0, radius_m=5000.0, speed_fraction=0.2)[0].round(2).tolist()
+[0.34, inf]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+@dataclass
+class LinkEnds:
+    """One end of each of several tracks: time, position and velocity in the tracker's plane, identity."""
+
+    t_s: np.ndarray  # (n,)
+    xy_m: np.ndarray  # (n, 2)
+    v_mps: np.ndarray  # (n, 2)
+    icao24: np.ndarray  # (n,) object, None when unknown
+    callsign: np.ndarray  # (n,) object, None when unknown
+
+
+def _conflict(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) True where both identities are known and differ."""
+    known_a = np.array([v is not None for v in a], bool)
+    known_b = np.array([v is not None for v in b], bool)
+    differ = a[:, None] != b[None, :]
+    return known_a[:, None] & known_b[None, :] & differ
+
+
+def link_cost(
+    old_last: LinkEnds, new_first: LinkEnds, *, max_gap_s: float, radius_m: float, speed_fraction: float
+) -> np.ndarray:
+    """(n_old, n_new) cost of each continuation; ``inf`` where it is not plausible."""
+    gap = new_first.t_s[None, :] - old_last.t_s[:, None]
+    delta = new_first.xy_m[None, :, :] - old_last.xy_m[:, None, :]
+    stop_cost = np.hypot(delta[..., 0], delta[..., 1]) / radius_m
+    dead_reckoned = old_last.xy_m[:, None, :] + old_last.v_mps[:, None, :] * gap[..., None]
+    miss = np.hypot(*(new_first.xy_m[None, :, :] - dead_reckoned).transpose(2, 0, 1))
+    flown = np.hypot(old_last.v_mps[:, 0], old_last.v_mps[:, 1])[:, None] * gap
+    flight_cost = miss / (radius_m + speed_fraction * flown)
+    cost = np.minimum(stop_cost, flight_cost)
+    same_address = (old_last.icao24[:, None] == new_first.icao24[None, :]) & ~_conflict(old_last.icao24, new_first.icao24)
+    same_address &= np.array([v is not None for v in old_last.icao24])[:, None]
+    cost = np.where(same_address, 0.0, cost)
+    plausible = (gap >= 0.0) & (gap <= max_gap_s) & (cost <= 1.0)
+    plausible &= ~_conflict(old_last.icao24, new_first.icao24) & ~_conflict(old_last.callsign, new_first.callsign)
+    return np.where(plausible, cost, np.inf)
+
+
+def match_links(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one (old, new) links of least total cost among the finite entries of ``cost``."""
+    if cost.size == 0 or not np.isfinite(cost).any():
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    big = 1e6  # stands in for inf; any finite cost is ≤ 1
+    rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, big))
+    ok = np.isfinite(cost[rows, cols])
+    return rows[ok], cols[ok]
+
+
+def flight_numbers(
+    track_no: np.ndarray, first_t: np.ndarray, last_t: np.ndarray, icao24: np.ndarray,
+    links: list[tuple[int, int]], *, max_gap_s: float,
+) -> np.ndarray:
+    """The flight of each track: tracks joined by a link, or by the same Mode S address with a gap of at most
+    ``max_gap_s`` between one's end and the next's start, form one flight, numbered by its first track.
+
+    >>> flight_numbers(np.array([1, 2, 3, 4]), np.array([0.0, 100.0, 5000.0, 20.0]),
+    ...                np.array([50.0, 200.0, 6000.0, 90.0]), np.array(["a", "a", "a", None], object),
+    ...                [(2, 4)], max_gap_s=1800.0).tolist()
+    [1, 1, 3, 1]
+    """
+    n = len(track_no)
+    if n == 0:
+        return np.empty(0, np.int64)
+    position = pd.Series(np.arange(n), index=track_no)
+    edges = [np.asarray(links, dtype=np.int64).reshape(-1, 2)]
+    known = np.flatnonzero(np.array([a is not None for a in icao24], bool))
+    if len(known) > 1:
+        order = known[np.lexsort((first_t[known], icao24[known].astype(str)))]
+        same = icao24[order[1:]] == icao24[order[:-1]]
+        gap = first_t[order[1:]] - last_t[order[:-1]]
+        chain = same & (gap <= max_gap_s)
+        edges.append(np.stack([track_no[order[:-1]][chain], track_no[order[1:]][chain]], axis=1))
+    pairs = np.concatenate(edges)
+    pairs = pairs[np.isin(pairs, track_no).all(axis=1)]
+    a = position.reindex(pairs[:, 0]).to_numpy()
+    b = position.reindex(pairs[:, 1]).to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    first_of = pd.Series(track_no).groupby(component).transform("min")
+    return first_of.to_numpy(np.int64)

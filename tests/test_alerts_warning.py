@@ -1,0 +1,66 @@
+"""The inbound warning on hand-made flights, with the shipped model."""
+from __future__ import annotations
+
+import pandas as pd
+
+from centinela.alerts import warn
+from centinela.alerts.warning import EtaWindow, predict_sites
+from centinela.assess.examples import STRIP_LAT, STRIP_LON, airliner_with_plan, dark_dawn_stop
+from centinela.geo.frames import haversine_m
+
+
+def landing_time(case) -> float:
+    return float(case.truth.loc[case.truth["on_ground"].to_numpy(bool), "t"].min())
+
+
+def test_inbound_air_bridge_flight_is_alerted_once_with_site_and_eta_window():
+    case = dark_dawn_stop(known_strip=True)
+    alerts = warn(case.scenario, case.outputs, registered=case.registered)
+    assert len(alerts) == 1, "one alert per flight, updated rather than repeated"
+    alert = alerts.iloc[0]
+    t_land = landing_time(case)
+    assert alert["t_issued"] < t_land - 5 * 60, "raised at least five minutes before the landing"
+    site = alert["predicted_site"]
+    assert site["airstrip_id"] == "S1"
+    assert haversine_m(site["lat"], site["lon"], STRIP_LAT, STRIP_LON) < 2_000.0
+    assert abs(alert["eta"] - t_land) <= alert["eta_window_s"] / 2, "the landing falls inside the ETA window"
+    assert 0.0 <= alert["score"] <= 1.0
+    updates = alert["updates"]
+    assert updates and all(u["t"] > alert["t_issued"] for u in updates)
+    assert max(u["t"] for u in updates) < t_land, "updates stop when the flight lands"
+
+
+def test_warning_is_causal_the_same_alert_from_the_track_cut_at_issue_time():
+    case = dark_dawn_stop(known_strip=True)
+    full = warn(case.scenario, case.outputs, registered=case.registered).iloc[0]
+    cut = case.outputs.tracks["t"] <= full["t_issued"]
+    case.outputs.tracks = case.outputs.tracks[cut]
+    case.outputs.events = case.outputs.events[case.outputs.events["t"] <= full["t_issued"]]
+    live = warn(case.scenario, case.outputs, registered=case.registered).iloc[0]
+    assert live["t_issued"] == full["t_issued"]
+    assert live["predicted_site"] == full["predicted_site"]
+    assert abs(live["eta"] - full["eta"]) < 1e-6
+
+
+def test_airliner_with_plan_raises_no_alert():
+    case = airliner_with_plan()
+    assert len(warn(case.scenario, case.outputs, registered=case.registered)) == 0
+
+
+def test_site_prediction_prefers_the_strip_on_the_nose_and_the_used_one():
+    sites = pd.DataFrame({"airstrip_id": ["AHEAD", "ABEAM", "USED"], "lat": [-12.5, -12.0, -12.52],
+                          "lon": [-74.0, -73.5, -74.0], "registered": False, "first_seen": 0.0, "sigma_m": 300.0})
+    # At (-12.5, -73.5) flying west (270°): AHEAD and USED are both on the nose; USED has landings before.
+    import numpy as np
+
+    uses = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    p = predict_sites([-12.5, -12.5], [-73.5, -73.5], [270.0, 270.0], [70.0, 70.0], [100.0, 100.0], sites, uses)
+    assert p["airstrip_id"].tolist() == ["AHEAD", "USED"]
+    distance = haversine_m(-12.5, -73.5, -12.5, -74.0)
+    assert abs(p["eta"].iloc[0] - (100.0 + distance / 70.0)) < 120.0
+
+
+def test_eta_window_grows_with_time_to_go():
+    window = EtaWindow(min_width_s=300.0, width_per_s_to_go=0.25)
+    assert window.width_s(60.0) == 300.0
+    assert window.width_s(3600.0) == 900.0

@@ -1,0 +1,66 @@
+"""The command line run the way a user runs it: a real subprocess, real files, real exit codes."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CHECKER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_outputs.py"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "centinela.cli", *args], capture_output=True, text=True)
+
+
+def test_help_teaches_the_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("simulate", "analyze", "evaluate", "demo"):
+        assert command in result.stdout
+    assert "Example" in run("analyze", "--help").stdout
+
+
+def test_missing_scenario_is_bad_input():
+    result = run("analyze", "/nonexistent/scenario", "--out", "/tmp/x")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+
+
+def test_malformed_plot_is_bad_input_naming_file_line_and_field(small_scenario, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(small_scenario, broken)
+    plots = broken / "plots.jsonl"
+    lines = plots.read_text().splitlines()
+    record = json.loads(lines[2])
+    record["range_m"] = "far"
+    lines[2] = json.dumps(record)
+    plots.write_text("\n".join(lines) + "\n")
+    result = run("analyze", str(broken), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert "plots.jsonl:3" in result.stderr and "range_m" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists(), "a failed analyze must not leave outputs behind"
+
+
+def test_analyze_writes_outputs_that_follow_the_contract(small_analysis):
+    checked = subprocess.run([sys.executable, str(CHECKER), str(small_analysis)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    assert "follows the contract" in checked.stdout
+
+
+def test_evaluate_prints_a_table_and_json(small_scenario, small_analysis):
+    table = run("evaluate", str(small_scenario), str(small_analysis), "--no-report")
+    assert table.returncode == 0, table.stderr
+    assert "Evaluation" in table.stdout
+    result = run("evaluate", str(small_scenario), str(small_analysis), "--json", "--no-report")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics, "evaluate returned no metrics"
+
+
+def test_evaluate_without_truth_is_bad_input(small_analysis, tmp_path):
+    result = run("evaluate", str(tmp_path), str(small_analysis))
+    assert result.returncode == 2
+    assert "truth" in result.stderr

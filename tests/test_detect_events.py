@@ -1,0 +1,191 @@
+"""Events from tracks built from known trajectories (centinela.detect.synthetic): radar-blind ground stops,
+hovering helicopters, touch-and-goes, border crossings and transponders switched off and on."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from centinela.detect import detect_events, flight_phases
+from centinela.detect.synthetic import (
+    T0,
+    ValleyTerrain,
+    air_bridge_stop,
+    radar_tracks,
+    straight_track,
+    trajectory,
+    transponder_tracks,
+)
+from centinela.geo.borders import Borders
+from centinela.geo.frames import haversine_m
+from centinela.model import EVENT_COLUMNS, Sensor
+
+SITE = (-12.60, -73.90)  # a valley-floor strip in the VRAEM
+TERRAIN = ValleyTerrain(*SITE, floor_m=600.0, axis_deg=0.0)
+# A primary radar on a spur 28 km up the valley, looking slightly down into it.
+RADAR = Sensor("PSR-1", "psr", -12.35, -73.90, 1_200.0, scan_s=10.0, range_max_m=200_000.0, mask_deg=-1.0)
+ADSB = Sensor("ADSB-1", "adsb", -12.45, -73.85, 700.0, range_max_m=300_000.0)
+
+
+def _kinds(events: pd.DataFrame) -> list[str]:
+    return sorted(events["kind"].tolist())
+
+
+@pytest.mark.parametrize("approach_from, depart_to", [(180.0, 180.0), (180.0, 0.0), (0.0, 0.0)])
+def test_radar_blind_ground_stop_is_located_near_the_strip(approach_from, depart_to):
+    truth = air_bridge_stop(*SITE, approach_from_deg=approach_from, depart_to_deg=depart_to, ground_s=600.0)
+    tracks = radar_tracks(truth, RADAR, TERRAIN, seed=3)
+    assert tracks["track_id"].nunique() == 2  # the radar lost it in the valley and found it again
+
+    events = detect_events(tracks, sensors=[RADAR], terrain=TERRAIN)
+
+    assert list(events.columns)[:len(EVENT_COLUMNS)] == list(EVENT_COLUMNS)
+    stops = events[events["kind"] == "ground_stop"]
+    assert len(stops) == 1
+    stop = stops.iloc[0]
+    error_m = float(haversine_m(stop["lat"], stop["lon"], *SITE))
+    assert error_m < 300.0
+    assert error_m < 3 * stop["sigma_major_m"]  # the ellipse is honest about it
+    assert sorted(stop["track_ids"]) == sorted(tracks["track_id"].unique())
+    ground_s = stop["t_end"] - stop["t"]
+    assert 300.0 < ground_s < 1_200.0  # truth: 600 s on the ground
+    assert stop["evidence"]["method"] == "radar_blind"
+    assert 0.5 < stop["confidence"] <= 1.0
+    # The same stop is also told as a landing and a take-off at the same place.
+    assert {"landing", "takeoff"} <= set(events["kind"])
+
+
+def test_ground_stop_without_terrain_still_pairs_the_tracks_with_a_wider_ellipse():
+    truth = air_bridge_stop(*SITE, approach_from_deg=180.0, depart_to_deg=0.0)
+    tracks = radar_tracks(truth, RADAR, TERRAIN, seed=4)
+    events = detect_events(tracks)  # no sensors, no terrain: kinematics only
+    stop = events[events["kind"] == "ground_stop"].iloc[0]
+    assert haversine_m(stop["lat"], stop["lon"], *SITE) < 2_000.0
+    assert stop["sigma_major_m"] > 300.0
+
+
+def test_tracker_flight_id_link_gives_the_same_stop():
+    truth = air_bridge_stop(*SITE, approach_from_deg=180.0, depart_to_deg=180.0)
+    tracks = radar_tracks(truth, RADAR, TERRAIN, seed=5).assign(flight_id="F1")
+    events = detect_events(tracks, sensors=[RADAR], terrain=TERRAIN)
+    stop = events[events["kind"] == "ground_stop"].iloc[0]
+    assert stop["evidence"]["flight_linked"] is True
+    assert stop["flight_id"] == "F1"
+    assert haversine_m(stop["lat"], stop["lon"], *SITE) < 300.0
+
+
+def test_airborne_coverage_hole_is_not_a_stop():
+    # A level flight at cruise speed through a 2-minute radar hole: two tracks, no landing.
+    a = straight_track(heading_deg=0.0, duration_s=600.0, track_id="P1")
+    b = straight_track(heading_deg=0.0, duration_s=600.0, track_id="P2", t0=T0 + 720.0,
+                       lat0=float(a["lat"].iloc[-1]) + 70.0 * 120.0 / 111_000.0, lon0=float(a["lon"].iloc[-1]))
+    events = detect_events(pd.concat([a, b], ignore_index=True))
+    assert not set(events["kind"]) & {"landing", "takeoff", "ground_stop"}
+
+
+def test_hovering_helicopter_is_not_a_landing():
+    # A helicopter (ADS-B, with altitude) stops 300 m above the valley floor for 5 minutes and flies on.
+    floor = 600.0
+    hover_alt = floor + 300.0
+    waypoints = [(0.0, 0.0, -20_000.0, hover_alt, False), (400.0, 0.0, 0.0, hover_alt, False),
+                 (700.0, 0.0, 0.0, hover_alt, False), (1_100.0, 0.0, 20_000.0, hover_alt, False)]
+    truth = trajectory(waypoints, *SITE)
+    tracks = transponder_tracks(truth, icao24="e80123", callsign="EP-123")
+    events = detect_events(tracks, terrain=TERRAIN)
+    assert not set(events["kind"]) & {"landing", "takeoff", "ground_stop"}
+    phases = flight_phases(tracks, terrain=TERRAIN)
+    hovering = phases[(tracks["t"] > T0 + 420.0) & (tracks["t"] < T0 + 680.0)]["phase"]
+    assert (hovering == "hover").all()
+    assert phases.index.equals(tracks.index)
+
+
+def test_touch_and_go_is_a_landing_and_a_takeoff_but_no_stop():
+    floor = 600.0
+    waypoints = [(0.0, 0.0, -15_000.0, floor + 800.0, False), (300.0, 0.0, -3_000.0, floor + 200.0, False),
+                 (380.0, 0.0, 0.0, floor, True), (392.0, 0.0, 400.0, floor, True),
+                 (480.0, 0.0, 3_500.0, floor + 300.0, False), (700.0, 0.0, 12_000.0, floor + 1_200.0, False)]
+    truth = trajectory(waypoints, *SITE)
+    tracks = transponder_tracks(truth, icao24="e80456", update_s=2.0)
+    events = detect_events(tracks, terrain=TERRAIN)
+    assert _kinds(events) == ["landing", "takeoff"]
+    landing = events[events["kind"] == "landing"].iloc[0]
+    assert landing["evidence"]["touch_and_go"] is True
+    assert haversine_m(landing["lat"], landing["lon"], *SITE) < 200.0
+    phases = flight_phases(tracks, terrain=TERRAIN)
+    assert {"ground", "descent", "climb"} <= set(phases["phase"])
+
+
+def test_cooperative_ground_stop_is_observed_directly():
+    truth = air_bridge_stop(*SITE, approach_from_deg=180.0, depart_to_deg=0.0, ground_s=900.0)
+    tracks = transponder_tracks(truth, icao24="e80789", update_s=5.0)
+    events = detect_events(tracks, terrain=TERRAIN)
+    stop = events[events["kind"] == "ground_stop"].iloc[0]
+    assert stop["evidence"]["method"] == "observed"
+    assert stop["t_end"] - stop["t"] == pytest.approx(900.0, abs=60.0)
+    assert haversine_m(stop["lat"], stop["lon"], *SITE) < 300.0
+
+
+def test_border_crossing_peru_to_bolivia():
+    # East along 12.8 S from Peru's Madre de Dios into Bolivia's Pando.
+    tracks = straight_track(lat0=-12.8, lon0=-69.6, heading_deg=90.0, speed_mps=70.0, duration_s=1_800.0)
+    tracks["sigma_pos_m"] = 150.0
+    events = detect_events(tracks)
+    crossings = events[events["kind"] == "border_crossing"]
+    assert len(crossings) == 1
+    crossing = crossings.iloc[0]
+    assert (crossing["evidence"]["from"], crossing["evidence"]["to"]) == ("PER", "BOL")
+    border = Borders.default().border("PER", "BOL")
+    assert border.distance(Point(crossing["lon"], crossing["lat"])) < 0.001  # on the line (~100 m)
+    assert tracks["t"].min() < crossing["t"] < tracks["t"].max()
+    assert crossing["confidence"] > 0.8
+
+
+def test_noisy_track_along_the_border_does_not_cross_back_and_forth():
+    rng = np.random.default_rng(1)
+    tracks = straight_track(lat0=-12.8, lon0=-69.6, heading_deg=90.0, speed_mps=70.0, duration_s=1_800.0)
+    tracks["lat"] += rng.normal(0, 0.004, len(tracks))  # ~450 m plot noise
+    tracks["lon"] += rng.normal(0, 0.004, len(tracks))
+    events = detect_events(tracks)
+    assert (events["kind"] == "border_crossing").sum() == 1
+
+
+def _fused_track_with_dark_middle() -> pd.DataFrame:
+    """One fused track: ADS-B+PSR for 10 min, PSR only for 10 min, ADS-B+PSR again."""
+    tracks = straight_track(heading_deg=45.0, duration_s=1_800.0, track_id="T7")
+    dark = (tracks["t"] >= T0 + 600.0) & (tracks["t"] < T0 + 1_200.0)
+    tracks["icao24"] = pd.array(np.where(dark, None, "e8abcd"), dtype="string")
+    tracks["sensors"] = np.where(dark, "PSR-1", "PSR-1,ADSB-1")
+    tracks.loc[dark, "alt_m"] = np.nan
+    return tracks
+
+
+def test_transponder_off_and_on_within_one_track():
+    events = detect_events(_fused_track_with_dark_middle(), sensors=[RADAR, ADSB])
+    assert _kinds(events) == ["transponder_off", "transponder_on"]
+    off = events[events["kind"] == "transponder_off"].iloc[0]
+    on = events[events["kind"] == "transponder_on"].iloc[0]
+    assert off["t"] == pytest.approx(T0 + 590.0) and on["t_end"] == pytest.approx(T0 + 1_200.0)
+    assert off["evidence"]["identity"]["icao24"] == "e8abcd"
+    assert off["confidence"] > 0.8  # inside ADS-B range: the transponder went quiet, not out of reach
+
+
+def test_transponder_off_across_two_tracks():
+    # The ADS-B track ends in flight; a primary-only track goes on from where it was, 10 s later.
+    coop = straight_track(heading_deg=90.0, duration_s=600.0, track_id="A1").assign(icao24="e8beef")
+    end = coop.iloc[-1]
+    dark = straight_track(heading_deg=90.0, duration_s=900.0, track_id="P9", t0=float(end["t"]) + 10.0,
+                          lat0=float(end["lat"]), lon0=float(end["lon"]) + 700.0 / 108_600.0)
+    dark["alt_m"] = np.nan
+    events = detect_events(pd.concat([coop, dark], ignore_index=True), sensors=[RADAR, ADSB])
+    off = events[events["kind"] == "transponder_off"]
+    assert len(off) == 1
+    assert off.iloc[0]["track_ids"] == ["A1", "P9"]
+    assert not (events["kind"] == "transponder_on").any()
+
+
+def test_events_are_empty_with_the_contract_columns_for_no_tracks():
+    from centinela.model import TRACK_COLUMNS, empty_frame
+
+    events = detect_events(empty_frame(TRACK_COLUMNS))
+    assert events.empty and list(events.columns)[:len(EVENT_COLUMNS)] == list(EVENT_COLUMNS)
