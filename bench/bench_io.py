@@ -6,6 +6,7 @@ Prints lines per second for each writer and reader; numbers go into bench/README
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -54,10 +55,13 @@ def synthetic_adsb(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def timed(label: str, n: int, fn) -> object:
-    start = time.perf_counter()
+    """Run ``fn`` and print wall-clock and CPU (all threads of this process) throughput; on a shared machine
+    the CPU figure is the steadier one."""
+    wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
-    elapsed = time.perf_counter() - start
-    print(f"{label:<34} {n:>9,} lines  {elapsed:6.2f} s  {n / elapsed:>11,.0f} lines/s")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label:<36} {n:>9,} lines  wall {wall:6.2f} s {n / wall:>10,.0f} lines/s   "
+          f"cpu {cpu:6.2f} s {n / cpu:>10,.0f} lines/cpu-s")
     return result
 
 
@@ -66,6 +70,7 @@ def main() -> None:
     parser.add_argument("--plots", type=int, default=1_000_000)
     parser.add_argument("--sbs", type=int, default=500_000)
     args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as folder:
         plots_path, sbs_path = Path(folder) / "plots.jsonl", Path(folder) / "adsb.sbs"

@@ -189,3 +189,32 @@ def test_events_are_empty_with_the_contract_columns_for_no_tracks():
 
     events = detect_events(empty_frame(TRACK_COLUMNS))
     assert events.empty and list(events.columns)[:len(EVENT_COLUMNS)] == list(EVENT_COLUMNS)
+
+
+def _slowing_radar_track(east_m: float) -> pd.DataFrame:
+    """A primary-radar track flying east at 70 m/s that slows to 35 m/s and ends ``east_m`` east of the
+    valley axis (no altitude, 10 s updates)."""
+    waypoints = [(0.0, east_m - 30_000.0, 0.0, 2_000.0, False), (300.0, east_m - 9_000.0, 0.0, 1_500.0, False),
+                 (480.0, east_m - 2_700.0, 0.0, 1_000.0, False), (557.0, east_m, 0.0, 800.0, False)]
+    truth = trajectory(waypoints, *SITE, step_s=10.0)
+    truth["track_id"], truth["sigma_pos_m"], truth["alt_m"] = "P1", 30.0, np.nan
+    return truth[["t", "track_id", "lat", "lon", "alt_m", "vn_mps", "ve_mps", "sigma_pos_m"]]
+
+
+def test_a_track_ending_toward_steep_ground_is_not_a_landing():
+    # Slowing down toward the valley floor: a landing somewhere ahead. Toward the valley wall (slope 25%),
+    # there is nowhere to land: the aircraft went on out of sight.
+    into_valley = detect_events(_slowing_radar_track(east_m=-1_000.0), terrain=TERRAIN)
+    into_wall = detect_events(_slowing_radar_track(east_m=2_500.0), terrain=TERRAIN)
+    assert (into_valley["kind"] == "landing").sum() == 1
+    assert not (into_wall["kind"] == "landing").any()
+    # Without a terrain model nothing rules the wall out.
+    assert (detect_events(_slowing_radar_track(east_m=2_500.0))["kind"] == "landing").sum() == 1
+
+
+def test_identity_lost_out_of_receiver_range_is_not_a_switch_off():
+    # The only cooperative sensor is an ADS-B receiver 400 km away with a 250 km range: silence says nothing.
+    far_receiver = Sensor("ADSB-FAR", "adsb", -9.0, -73.8, 500.0, range_max_m=250_000.0)
+    events = detect_events(_fused_track_with_dark_middle().assign(
+        sensors=lambda d: d["sensors"].str.replace("ADSB-1", "ADSB-FAR")), sensors=[RADAR, far_receiver])
+    assert not events["kind"].str.startswith("transponder").any()

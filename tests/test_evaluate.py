@@ -88,7 +88,7 @@ def make_outputs(truth: model.Truth, sigma_m: float = 0.0, seed: int = 0) -> mod
     an alert 20 minutes before each air-bridge landing."""
     rng = np.random.default_rng(seed)
     s = truth.states
-    s = s[~s["on_ground"] & (((s["t"] - T0) % TRACK_STEP_S) == 0)]
+    s = s[~s["on_ground"].to_numpy(bool) & (np.round(s["t"].to_numpy(float)) % TRACK_STEP_S == 0)]
     lat, lon = _jitter(s["lat"].to_numpy(), s["lon"].to_numpy(), sigma_m, rng)
     tracks = pd.DataFrame({"t": s["t"].to_numpy(), "track_id": ("T-" + s["truth_id"].astype(str)).to_numpy(),
                            "lat": lat, "lon": lon, "alt_m": np.nan, "vn_mps": 0.0, "ve_mps": 0.0,
@@ -374,3 +374,32 @@ def test_a_truth_strip_table_gives_the_exact_strip_positions():
     strips = true_clandestine_strips(truth).set_index("site")
     assert strips.index.tolist() == ["S1", "S2"]  # a strip nobody landed on is not asked for
     assert strips.loc["S1", "lat"] == pytest.approx(SITES["S1"][0])
+
+
+def test_truth_derived_outputs_on_a_simulated_scenario(small_scenario):
+    """The simulator's own truth, scored against outputs made from it: perfect, then with 150 m noise."""
+    from centinela.io.truth import read_truth
+
+    truth = read_truth(small_scenario)
+    assert (truth.flights["kind"] == "narco").any(), "the small scenario should hold air-bridge traffic"
+    perfect = evaluate_frames(truth, make_outputs(truth))
+    noisy = evaluate_frames(truth, make_outputs(truth, sigma_m=150.0, seed=4))
+    land, strips, tracking = perfect["landings"], perfect["airstrips"], perfect["tracking"]
+    assert land["true_narco_landings"] > 0
+    assert land["narco_landing_recall"] == 1.0 and land["landing_recall_all"] == 1.0
+    assert land["narco_landing_error_median_m"] == pytest.approx(0.0, abs=1.0)
+    assert strips["true_clandestine_strips"] > 0 and strips["clandestine_strip_recall"] == 1.0
+    assert perfect["assessment"]["assessment_auc_tracks"] == 1.0
+    assert perfect["alerts"]["narco_flights_alerted_fraction"] == 1.0 and perfect["alerts"]["false_alerts"] == 0
+    # Tracks here are the truth every 10 s; linear interpolation between them cuts the corners of the
+    # simulated orbits and turns by metres, never more.
+    assert tracking["position_error_mean_m"] < 10.0 and tracking["gospa_false_mean_m"] == 0.0
+    assert tracking["truth_coverage_fraction"] > 0.99
+    # Every airborne flight is followed by its own track.
+    assert perfect["summary"]["tracks_matched_to_truth"] == perfect["summary"]["tracks"]
+    # Mean error of 2-D noise with σ per axis is σ·√(π/2) at an update; sampled halfway between two updates,
+    # interpolation averages two independent errors and shrinks it by up to √2.
+    expected_m = 150.0 * math.sqrt(math.pi / 2)
+    assert expected_m / math.sqrt(2) * 0.9 < noisy["tracking"]["position_error_mean_m"] < expected_m * 1.1
+    assert noisy["landings"]["narco_landing_error_median_m"] > 10.0
+    assert noisy["assessment"]["assessment_auc_tracks"] == 1.0

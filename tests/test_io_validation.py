@@ -71,8 +71,8 @@ def broken_plots(draw):
     if how == "garbage":
         lines[k] = draw(st.sampled_from(['{"t": 1780310700.0, "sensor": "PSR-1"', "not json", '{"t": }',
                                          '{"t": 1, "t": 2, "sensor": "PSR-1", "range_m": 1, "azimuth_deg": 1}',
-                                         '{"t": 1780310700.0, "sensor": "PSR-1", "range_m": 1.0, '
-                                         '"azimuth_deg": 2.0} trailing', '{"sensor": "\\ud800"}']))
+                                         ('{"t": 1780310700.0, "sensor": "PSR-1", "range_m": 1.0, '
+                                          '"azimuth_deg": 2.0} trailing'), '{"sensor": "\\ud800"}']))
         field = "t" if '"t": 2' in lines[k] else ("sensor" if "ud800" in lines[k] else None)
     elif how == "wrong_value":
         field = draw(st.sampled_from(sorted(WRONG_VALUES)))
@@ -366,3 +366,78 @@ def test_malformed_outputs_raise_input_error(tmp_path):
     (tmp_path / "tracks.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(InputError, match="Parquet"):
         read_outputs(tmp_path)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_with_several_bad_lines_the_earliest_value_error_is_named(tmp_path, data):
+    n = data.draw(st.integers(3, 40))
+    lines = valid_plot_lines(n, 1)
+    bad_rows = sorted(data.draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=4, unique=True)))
+    fields = {}
+    for k in bad_rows:
+        field = data.draw(st.sampled_from(["t", "range_m", "azimuth_deg", "alt_m", "icao24", "sensor"]))
+        obj = json.loads(lines[k])
+        obj[field] = {"t": 5.0, "range_m": -1.0, "azimuth_deg": 999.0, "alt_m": 1e7, "icao24": "zz",
+                      "sensor": ""}[field]
+        lines[k] = json.dumps(obj)
+        fields[k] = field
+    path = tmp_path / "plots.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as e:
+        read_plots_jsonl(path)
+    assert (e.value.line, e.value.field) == (bad_rows[0] + 1, fields[bad_rows[0]])
+    # A malformed line is structural: it is named first even when a bad value comes earlier.
+    lines[bad_rows[-1]] = lines[bad_rows[-1]][:-1]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="malformed JSON") as e:
+        read_plots_jsonl(path)
+    assert e.value.line == bad_rows[-1] + 1
+
+
+# --- fuzzing: arbitrary lines give a frame or an InputError, never another exception ---------------------
+
+_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+_JSON_VALUES = st.recursive(_JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(
+    st.sampled_from(["t", "sensor", "range_m", "azimuth_deg", "alt_m", "icao24", "kind", "x"]), c, max_size=6),
+    max_leaves=8)
+_GOOD_PLOT = '{"t": 1780310700.0, "sensor": "PSR-1", "range_m": 1.0, "azimuth_deg": 2.0}'
+_GOOD_SBS = valid_sbs_lines(3)[1]
+_SBS_FIELD = st.sampled_from(["", "1", "-1", "x", "E8044E", "2026/06/01", "10:45:00.5", "1e400", "nan", "inf",
+                              " 12 ", "1_0", "MSG"]) | st.text(max_size=6)
+
+
+def _replace_field(line: str, index: int, value: str) -> str:
+    fields = line.split(",")
+    fields[index % len(fields)] = value
+    return ",".join(fields)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_JSON_VALUES.map(json.dumps) | st.text(max_size=30) | st.just(_GOOD_PLOT), max_size=6),
+       newline_at_end=st.booleans())
+def test_arbitrary_json_lines_give_plots_or_input_error(tmp_path, lines, newline_at_end):
+    text = "\n".join(x.replace("\n", " ") for x in lines) + ("\n" if newline_at_end else "")
+    path = tmp_path / "plots.jsonl"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        for reader in (read_plots_jsonl, read_observations_jsonl):
+            try:
+                reader(path)
+            except InputError as e:
+                assert e.line is None or 1 <= e.line <= max(1, len(lines))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.lists(_SBS_FIELD, min_size=1, max_size=24).map(",".join) | st.just(_GOOD_SBS)
+                      | st.builds(_replace_field, st.just(_GOOD_SBS), st.integers(0, 21), _SBS_FIELD), max_size=6),
+       newline_at_end=st.booleans())
+def test_arbitrary_sbs_lines_give_messages_or_input_error(tmp_path, lines, newline_at_end):
+    text = "\n".join(x.replace("\n", " ").replace("\r", " ") for x in lines) + ("\n" if newline_at_end else "")
+    path = tmp_path / "adsb.sbs"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        read_sbs(path)
+    except InputError as e:
+        assert e.line is None or 1 <= e.line <= max(1, len(lines))

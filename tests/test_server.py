@@ -44,11 +44,28 @@ def app(store):
     return create_app(store)
 
 
-def login(app, name: str) -> TestClient:
-    client = TestClient(app)
-    response = client.post("/api/login", json={"username": name, "password": f"{name}-pw"})
+def login(app, name: str, client: TestClient | None = None) -> TestClient:
+    """A client logged in as ``name``; with ``client`` (one running the app's lifespan), a logged-in view of it
+    that shares its event loop (the live hub runs there), authorised by a bearer token."""
+    fresh = client or TestClient(app)
+    response = fresh.post("/api/login", json={"username": name, "password": f"{name}-pw"})
     assert response.status_code == 200, response.text
-    return client
+    if client is None:
+        return fresh
+    return _Authorised(client, response.json()["token"])
+
+
+class _Authorised:
+    """``client`` with every call carrying one user's token (query parameter for the WebSocket)."""
+
+    def __init__(self, client: TestClient, token: str):
+        self.client, self.token = client, token
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
+
+    def websocket_connect(self, path: str, **kwargs):
+        return self.client.websocket_connect(f"{path}?token={self.token}", **kwargs)
 
 
 def test_login_is_required_and_checks_the_password(app):
@@ -167,10 +184,10 @@ def _read_until(ws, kind: str, limit: int = 500) -> list[dict]:
 def test_live_replay_streams_tracks_to_all_and_alerts_to_the_cleared(tmp_path):
     store = make_store(tmp_path / "c.db")
     outputs = sample_outputs()
-    feed = ReplayFeed.from_outputs(outputs, "day1", speed=2000.0, tick_s=0.02)
-    app = create_app(store, feed=feed, speed=2000.0, min_subscribers=2)
+    feed = ReplayFeed.from_outputs(outputs, "day1", speed=10000.0, tick_s=0.02)
+    app = create_app(store, feed=feed, speed=10000.0, min_subscribers=2)
     with TestClient(app) as client:
-        op, lima = login(app, "op"), login(app, "lima")
+        op, lima = login(app, "op", client), login(app, "lima", client)
         with op.websocket_connect("/api/live") as ws_op, lima.websocket_connect("/api/live") as ws_lima:
             op_messages = _read_until(ws_op, "end")
             lima_messages = _read_until(ws_lima, "end")
@@ -194,7 +211,7 @@ def test_live_stream_refuses_anonymous_and_foreign_pages(tmp_path):
         with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/api/live") as ws:
             ws.receive_text()
         assert refused.value.code == 4401
-        op = login(app, "op")
+        op = login(app, "op", client)
         with pytest.raises(WebSocketDisconnect) as foreign, op.websocket_connect(
                 "/api/live", headers={"origin": "http://evil.example"}) as ws:
             ws.receive_text()
@@ -205,8 +222,8 @@ def test_a_replay_shows_nothing_after_its_clock(tmp_path):
     store = make_store(tmp_path / "c.db")
     feed = ReplayFeed.from_outputs(sample_outputs(), "day1", speed=1.0, tick_s=60.0)  # the clock stays at the start
     app = create_app(store, feed=feed)
-    with TestClient(app):
-        op = login(app, "op")
+    with TestClient(app) as client:
+        op = login(app, "op", client)
         status = op.get("/api/status").json()
         assert status["mode"] == "replay" and status["now"] == feed.start_s
         assert op.get("/api/alerts").json() == []  # issued later in the replay
@@ -235,7 +252,7 @@ def test_a_live_feed_is_persisted_and_dispatched(tmp_path):
     app = create_app(store, feed=tracker_like_feed(), persist_feed=True, dispatch_to_units=("LIMA-HQ",),
                      min_subscribers=1)
     with TestClient(app) as client:
-        lima = login(app, "lima")
+        lima = login(app, "lima", client)
         with lima.websocket_connect("/api/live") as ws:
             messages = _read_until(ws, "end")
         assert client.get("/api/status").json()["mode"] == "live"

@@ -211,6 +211,16 @@ def test_unknown_codes_missing_date_and_broken_blocks(tmp_path):
         read_asterix(cut, sensors, date="2026-06-01", strict=True)
 
 
+def test_primary_radar_plots_with_only_the_required_columns(tmp_path):
+    psr = radar("PSR-1", 7, "psr", 10.0)
+    t0 = day_start_epoch_s("2026-06-01") + 38700.0
+    plots = pd.DataFrame({"t": t0 + np.arange(5.0), "sensor": "PSR-1", "range_m": 5e4, "azimuth_deg": 36.0 * np.arange(5)})
+    write_cat048(plots, [psr], tmp_path / "plots.ast")
+    back, stats = read_asterix(tmp_path / "plots.ast", [psr], date="2026-06-01")
+    np.testing.assert_allclose(back["t"], plots["t"])
+    assert back[["alt_m", "icao24", "squawk", "callsign"]].isna().all().all() and stats.rows == 5
+
+
 def test_writer_refuses_what_cat048_cannot_carry(tmp_path):
     plots, sensors = synthetic_plots(n=5)
     with pytest.raises(ValueError, match="sac/sic"):

@@ -57,15 +57,21 @@ def test_beast_feed_reconnects_and_decodes_like_the_file(tmp_path):
         rows = collect(source, 2 * len(expected))
     stop.set()
     assert source.stats.connections == 2 and source.stats.chunks_dropped == 0
-    assert len(rows) == 2 * len(expected)
-    # each play is anchored on its arrival time and then follows the 12 MHz clock; the accelerated plays
-    # overlap in time (and share CPR state), so compare the rows as a multiset, positions against the truth
+    # each play is anchored on its arrival time and then follows the 12 MHz clock, so the accelerated plays of
+    # the same aircraft overlap in time and a few positions of the second look like jumps: those are dropped
+    # and counted (as are a few replies that the overlap puts before their address was seen). Every
+    # identity and velocity arrives twice, exactly as decoded from the file.
+    decode = source.stats.decode
+    assert len(rows) + decode.implausible + decode.unknown_address == 2 * len(expected)
+    assert decode.implausible + decode.unknown_address <= 10
     key = ["msg_type", "alt_m", "gs_mps", "callsign", "squawk"]
+    other = rows[rows["msg_type"].isin([1, 4])]
     twice = pd.concat([expected, expected], ignore_index=True)
-    pd.testing.assert_frame_equal(rows.drop(columns=["t", "lat", "lon"]).sort_values(key).reset_index(drop=True),
-                                  twice.drop(columns=["t", "lat", "lon"]).sort_values(key).reset_index(drop=True))
+    twice = twice[twice["msg_type"].isin([1, 4])]
+    pd.testing.assert_frame_equal(other.drop(columns="t").sort_values(key).reset_index(drop=True),
+                                  twice.drop(columns="t").sort_values(key).reset_index(drop=True))
     resolved = rows.dropna(subset=["lat"])
-    assert len(resolved) > 1.9 * expected["lat"].notna().sum()
+    assert len(resolved) > 1.9 * expected["lat"].notna().sum() - 10
     assert resolved["lat"].between(truth["lat"].min() - 1e-4, truth["lat"].max() + 1e-4).all()
     span = expected["t"].max() - expected["t"].min()
     assert span <= rows["t"].max() - rows["t"].min() < span + 10.0

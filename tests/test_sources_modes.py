@@ -155,14 +155,18 @@ def test_bad_parity_and_implausible_frames_are_dropped_and_counted():
 
 
 def test_address_parity_replies_need_a_checked_address():
-    replies = pd.DataFrame({"t": [0.0, 1.0, 2.0], "icao24": ["abc123", "abc123", "abc123"], "msg_type": [5, 6, 8],
-                            "alt_m": [1524.0, np.nan, np.nan], "squawk": [None, "7500", None]})
+    replies = pd.DataFrame({"t": [0.0, 1.0, 2.0, 400.0], "icao24": "abc123", "msg_type": [8, 5, 6, 5],
+                            "alt_m": [np.nan, 1524.0, np.nan, 1524.0], "squawk": [None, None, "7500", None]})
     frames, nbytes = encode_adsb(replies)
-    alone, stats = decode_modes(np.array([0.0, 1.0]), frames[:2], nbytes[:2])
-    assert len(alone) == 0 and stats.unknown_address == 2
+    alone, stats = decode_modes(replies["t"].to_numpy()[1:], frames[1:], nbytes[1:])
+    assert len(alone) == 0 and stats.unknown_address == 3
     rows, stats = decode_modes(replies["t"].to_numpy(), frames, nbytes)  # the DF11 vouches for the address
-    assert rows["msg_type"].tolist() == [5, 6, 8] and stats.unknown_address == 0
-    assert rows["alt_m"][0] == pytest.approx(1524.0, abs=4) and rows["squawk"][1] == "7500"
+    assert rows["msg_type"].tolist() == [8, 5, 6] and stats.unknown_address == 1  # ... for 300 s
+    assert rows["alt_m"][1] == pytest.approx(1524.0, abs=4) and rows["squawk"][2] == "7500"
+    decoder = ModeSDecoder()  # and across batches
+    decoder.decode(replies["t"].to_numpy()[:1], frames[:1], nbytes[:1])
+    later, stats = decoder.decode(replies["t"].to_numpy()[1:3], frames[1:3], nbytes[1:3])
+    assert later["msg_type"].tolist() == [5, 6] and stats.unknown_address == 0
 
 
 def test_batches_decode_like_the_whole_recording():

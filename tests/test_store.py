@@ -1,13 +1,6 @@
 """The store on SQLite and on a real PostgreSQL server: round trips, queries, need to know and audit."""
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,39 +12,20 @@ from centinela.server.sample import sample_outputs
 from centinela.store import Store, add_user
 from centinela.store import schema
 from centinela.store.schema import SCHEMA_VERSION, SchemaError
+from centinela.store.throwaway import PostgresUnavailable, postgres_cluster, server_bindir
 
 FAST_SCRYPT_N = 2**10  # tests only: the real cost (2**17) takes half a second a hash
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
-    """A throwaway PostgreSQL cluster (Debian's postgresql package) on a free port, as the postgres user."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.skip("PostgreSQL server not installed (apt-get install -y postgresql): PostgreSQL store tests skipped")
-    bindir = os.path.dirname(bins[-1])
-    root = tempfile.mkdtemp(prefix="centinela-pg-")
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    data, port = os.path.join(root, "data"), _free_port()
-    subprocess.run([*as_postgres, f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"],
-                   check=True, capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run([*as_postgres, f"{bindir}/pg_ctl", "-D", data, "-o", options, "-l", f"{root}/log", "-w", "start"],
-                   check=True, capture_output=True)
+    """A throwaway PostgreSQL cluster (Debian's postgresql package) on a free loopback port."""
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_postgres, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        server_bindir()
+    except PostgresUnavailable as e:
+        pytest.skip(f"{e}: PostgreSQL store tests skipped")
+    with postgres_cluster() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_track_synth import adsb_messages, path, radar, radar_plots, scenario, truth_at
 
 from centinela import model
 from centinela.geo.frames import LocalFrame, haversine_m
 from centinela.track import MEASUREMENT_COLUMNS, Tracker, track
-from test_track_synth import adsb_messages, path, radar, radar_plots, scenario, truth_at
 
 TRACK_OUTPUT = list(model.TRACK_COLUMNS) + list(model.TRACK_OPTIONAL_COLUMNS)
 

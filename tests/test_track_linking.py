@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from test_track_synth import adsb_messages, path, radar, radar_plots, scenario
 
 from centinela import model
 from centinela.track import track
-from test_track_synth import adsb_messages, path, radar, radar_plots, scenario
 
 
 def plots_of(sensor: model.Sensor, truths: dict[str, pd.DataFrame], seed: int) -> pd.DataFrame:
@@ -82,6 +82,6 @@ def test_same_mode_s_address_links_and_a_different_one_does_not():
                       adsb_messages(other, "e80999")]).sort_values("t", ignore_index=True)
     tracks = track(scenario([rx], adsb=adsb))
     assert tracks.track_id.nunique() == 3
-    flights = tracks.groupby("icao24").flight_id.agg(set)
+    flights = {icao: set(rows) for icao, rows in tracks.groupby("icao24").flight_id}
     assert len(flights["e80001"]) == 1
     assert flights["e80999"].isdisjoint(flights["e80001"])

@@ -130,5 +130,5 @@ def test_radar_plots_once_per_scan_with_the_sensor_noise():
     plots = radar_plots(s, {"a": truth}, np.random.default_rng(1))
     assert len(plots) == 60
     assert np.all(np.diff(plots.t) > 9.0)
-    az, _, r = geodetic_to_aer(s.lat, s.lon, s.alt_m, *truth_at(truth, plots.t.to_numpy()), 2500.0)
+    _, _, r = geodetic_to_aer(s.lat, s.lon, s.alt_m, *truth_at(truth, plots.t.to_numpy()), 2500.0)
     assert 30.0 < np.std(plots.range_m - r) < 75.0

@@ -240,6 +240,8 @@ class Truth:
     states: pd.DataFrame  # TRUTH_STATE_COLUMNS
     flights: pd.DataFrame  # TRUTH_FLIGHT_COLUMNS
     events: pd.DataFrame  # TRUTH_EVENT_COLUMNS
+    # optional truth/strips.csv: strip_id, kind, lat, lon, clandestine, active_from, cratered_t, successor_of
+    strips: pd.DataFrame | None = None
 
 
 @dataclass

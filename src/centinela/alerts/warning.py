@@ -63,6 +63,10 @@ MIN_SPEED_MPS = 20.0
 # Uncertainty of a catalogue strip's position when the catalogue gives none (a landing estimate's ~300 m).
 STRIP_SIGMA_M = 300.0
 
+# An alert needs two minutes of track (12 updates at a 10 s scan): the course and speed of the first few plots
+# are noise, and a score that peaks on them would alert on clutter.
+MIN_UPDATES_TO_ALERT = 12
+
 ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_probability"]
 
 
@@ -181,7 +185,9 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
         return rows
     air = airborne_indicators(rows, events=outputs.events, flightplans=scenario.flightplans if scenario else None,
                               registered=registered, airstrips=outputs.airstrips)
-    rows["inbound_score"] = m.inbound.probability(air[AIRBORNE_INDICATORS])
+    rows["inbound_log_odds"] = m.inbound.log_odds(air[AIRBORNE_INDICATORS])
+    rows["inbound_score"] = m.inbound.calibrate(rows["inbound_log_odds"].to_numpy(float))
+    rows["updates"] = rows.groupby("flight", sort=False).cumcount().to_numpy() + 1
     rows["landed"] = landed_by(rows, outputs.events)
     sites = candidate_sites(outputs.airstrips, registered, rows["lat"].to_numpy(float), rows["lon"].to_numpy(float))
     uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float))
@@ -217,8 +223,9 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
          model_file: ModelFile | None = None) -> pd.DataFrame:
     """The alerts (``ALERT_COLUMNS`` plus ``flight_id``, ``updates``, ``sigma_site_m``, ``site_probability``).
 
-    One alert per flight, raised at the first update at which the flight is airborne, has not landed, scores at
-    least the model's ``alert_threshold`` on its track so far, and has a predicted strip ahead. ``predicted_site``,
+    One alert per flight, raised at the first update at which the flight is airborne, has not landed, has at
+    least :data:`MIN_UPDATES_TO_ALERT` updates, reaches the model's ``alert_threshold`` (inbound log-odds) on its
+    track so far, and has a predicted strip ahead. ``predicted_site``,
     ``eta`` and ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the
     refined prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
     airstrip_id, sigma_site_m}``.
@@ -233,7 +240,8 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
         return model.conform(pd.DataFrame(columns=columns), model.ALERT_COLUMNS)
     states = states[~states["landed"].to_numpy(bool) & ~states["on_ground"].to_numpy(bool)]
     states = states.sort_values(["flight", "t"], kind="stable")
-    trigger = (states["inbound_score"].to_numpy(float) >= m.alert_threshold) & states["eta"].notna().to_numpy()
+    trigger = ((states["inbound_log_odds"].to_numpy(float) >= m.alert_threshold)
+               & (states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT) & states["eta"].notna().to_numpy())
     states = states.assign(_trigger=trigger)
     first_t = states[trigger].groupby("flight")["t"].min()
     alerts = []

@@ -14,20 +14,34 @@ assessment reads their value at the flight's last update.
 ``no_flight_plan``           no filed flight plan matches the flight (by callsign or ICAO address, or by route
                              and time for a track without identity)
 ``from_bolivia``             a ``border_crossing`` event from Bolivia into Peru
+``near_bolivia``             how close to Bolivia the track was first seen: 1 − distance / 500 km (0 beyond):
+                             a flight first seen nearer the border is likelier to have come across it
 ``arrives_from_bolivia``     the track appeared airborne (not at an airfield) flying away from Bolivia: cosine
                              of the angle between its first course and the direction from Bolivia (−1..1)
 ``low_level``                share of updates with altitude that are under 500 m above the terrain away from
                              any airfield: terrain-following flight under radar cover
 ``contact_gaps``             share of the flight's time in gaps of radar contact (track lost and regained): a
                              low flight in the valleys drops in and out of cover
-``light_plane_speed``        share of airborne updates at 40–95 m/s, the cruise of a light single-engine plane
+``light_plane_speed``        share of airborne updates at 60–95 m/s, the cruise of a light single-engine plane
+``helicopter_speed``         share of airborne updates at 28–60 m/s: a helicopter's cruise (or a plane's climb
+                             and approach)
 ``slow_flight``              share of airborne updates under 28 m/s: slower than a light plane can fly, so a
                              helicopter (or a fragment of clutter)
+``course_from_bolivia``      mean over the updates so far of the cosine between the course and the direction
+                             away from Bolivia (−1..1): a flight heading into Peru from the Bolivian side
+``straight_flight``          distance from the first position over the distance flown (0..1): a direct
+                             transit, not a local hop, orbit or pattern
 ``fast_flight``              share of updates over 110 m/s, or above 6,000 m: airliners and turboprops
+``airfield_behind``         a registered airfield or a military base lies on the track's first course, behind
+                             it (within 200 km, 7° or 3 km of the line): a plausible legal origin
+``airfield_ahead``           a registered airfield or a military base lies ahead on the current course (same
+                             cone): a plausible legal destination
 ``starts_at_airfield``       the track begins within 5 km of a registered airfield
 ``starts_at_base``           the track begins within 3 km of a military base
-``dawn``                     the update is in the last two hours of the night or the early morning (sun from
-                             −30° to 20°, rising): flying to land at dawn (see :mod:`.solar`)
+``night``                    share of updates so far flown in the dark (sun below −6°, before civil dawn or
+                             after civil dusk): visual flights to jungle strips wait for light; the air bridge
+                             flies in the dark to land at first light (see :mod:`.solar`)
+``dawn``                     the update is between civil dawn and a 20° morning sun
 ``short_track``              1 / number of updates: few updates mean a fragment or clutter, weak evidence
 ============================ ==================================================================================
 
@@ -52,7 +66,7 @@ whole flight:
 
 >>> from centinela.assess.indicators import AIRBORNE_INDICATORS, LANDING_INDICATORS
 >>> len(AIRBORNE_INDICATORS), len(LANDING_INDICATORS)
-(14, 9)
+(22, 9)
 """
 from __future__ import annotations
 
@@ -63,13 +77,15 @@ from scipy.sparse.csgraph import connected_components
 
 from centinela import model
 from centinela.assess.places import military_bases, nearest_distance_m
-from centinela.assess.solar import PRE_DAWN_ELEVATION_DEG, is_dawn
+from centinela.assess.solar import CIVIL_DAWN_ELEVATION_DEG, is_dawn, sun_elevation_deg
 from centinela.geo.frames import bearing_deg
 
 AIRBORNE_INDICATORS = [
-    "no_transponder", "transponder_switched_off", "no_flight_plan", "from_bolivia", "arrives_from_bolivia",
-    "low_level", "contact_gaps", "light_plane_speed", "slow_flight", "fast_flight", "starts_at_airfield",
-    "starts_at_base", "dawn", "short_track",
+    "no_transponder", "transponder_switched_off", "no_flight_plan", "from_bolivia", "near_bolivia",
+    "arrives_from_bolivia",
+    "low_level", "contact_gaps", "light_plane_speed", "helicopter_speed", "slow_flight", "fast_flight",
+    "course_from_bolivia", "straight_flight", "airfield_behind", "airfield_ahead", "starts_at_airfield",
+    "starts_at_base", "night", "dawn", "short_track",
 ]
 LANDING_INDICATORS = [
     "unregistered_landing", "ground_time_5_20min", "dawn_landing", "strip_prior_landings", "strip_successor",
@@ -85,9 +101,10 @@ LOW_LEVEL_AGL_M = 500.0
 AIRFIELD_RADIUS_M = 5_000.0
 # A base's helipad or airfield and its outposts lie within a couple of km of the town (coordinates are to ~1 km).
 BASE_RADIUS_M = 3_000.0
-# Light single-engine cruise: a Cessna 206 cruises at ~70 m/s (DESIGN.md), piston singles 50–90 m/s; from 40 m/s
-# to keep climbs and slow cruise in the band.
-LIGHT_PLANE_MIN_MPS, LIGHT_PLANE_MAX_MPS = 40.0, 95.0
+# Light single-engine cruise: a Cessna 206 cruises at ~70 m/s (DESIGN.md), piston singles and light turboprops
+# (C210, PA-32, C208) at 65–90 m/s. Helicopters cruise below 60 m/s (Mi-17 ~60, UH-1 ~55), and so does a plane
+# in its climb and approach.
+LIGHT_PLANE_MIN_MPS, LIGHT_PLANE_MAX_MPS = 60.0, 95.0
 # A Cessna 206 stalls at ~28 m/s (55 kt) with flaps; anything airborne and slower is a rotorcraft.
 SLOW_FLIGHT_MAX_MPS = 28.0
 # A primary radar does not see aircraft below ~15 m/s (CONTRACT.md): slower updates are not airborne movement.
@@ -95,8 +112,16 @@ AIRBORNE_MIN_MPS = 15.0
 # Above the fastest piston single (~100 m/s), or above the 6,000 m an unpressurised plane can reach.
 FAST_FLIGHT_MIN_MPS = 110.0
 HIGH_ALTITUDE_M = 6_000.0
+# A place is on a course line when it is within this angle of it, or this cross-track distance when close:
+# GPS-direct light planes hold their course to a few degrees; the cone allows for the track's course noise.
+LINE_HALF_ANGLE_DEG = 7.0
+LINE_MIN_CROSS_M = 3_000.0
+# How far along the line a place can be: about 45 minutes at a light plane's cruise.
+LINE_MAX_ALONG_M = 200_000.0
 # A gap longer than three update periods is lost contact, not a missed plot (per-scan detection is 0.8–0.95).
 GAP_FACTOR = 3.0
+# The VRAEM lies 400–550 km from the Bolivian border: "near" is graded over this distance.
+NEAR_BOLIVIA_SCALE_M = 500_000.0
 # The first course of a track is averaged over its first updates so that one noisy velocity does not set it.
 FIRST_COURSE_UPDATES = 6
 # A track that begins within this distance of a registered airfield or known strip began with a take-off.
@@ -171,7 +196,7 @@ def track_rows(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None
     if len(tracks) == 0:
         return pd.DataFrame(columns=["t", "track_id", "flight", "lat", "lon"])
     sensor_kinds = {s.id: s.kind for s in scenario.sensors} if scenario is not None else None
-    rows = motion(tracks, terrain=terrain, registered=registered, sensor_kinds=sensor_kinds or None)
+    rows = motion(tracks, terrain=terrain, registered=nearby(registered, tracks), sensor_kinds=sensor_kinds or None)
     keys = flight_keys(tracks, outputs.events)
     rows["flight"] = keys.reindex(rows["track_id"].astype(str)).to_numpy()
     return rows.sort_values(["flight", "t"], kind="stable").reset_index(drop=True)
@@ -188,6 +213,7 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
     out = pd.DataFrame(index=rows.index)
     if n == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in AIRBORNE_INDICATORS})
+    registered = nearby(registered, rows)
     flight = rows["flight"].astype(str).to_numpy()
     g = rows.groupby("flight", sort=False)
     count = g.cumcount().to_numpy() + 1
@@ -207,6 +233,7 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
     out["transponder_switched_off"] = _event_seen(rows, events, "transponder_off")
     out["no_flight_plan"] = 1.0 - (t >= _plan_match_time(rows, flightplans, registered)).astype(float)
     out["from_bolivia"] = _event_seen(rows, events, "border_crossing", direction=(BOLIVIA, PERU))
+    out["near_bolivia"] = _near_bolivia(rows)
     out["arrives_from_bolivia"] = _arrives_from_bolivia(rows, registered, airstrips)
 
     near_field = _near(lat, lon, registered, AIRFIELD_RADIUS_M)
@@ -226,6 +253,8 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
     moving = airborne & np.isfinite(speed)
     out["light_plane_speed"] = cumulative_share(
         moving & (speed >= LIGHT_PLANE_MIN_MPS) & (speed <= LIGHT_PLANE_MAX_MPS), moving)
+    out["helicopter_speed"] = cumulative_share(
+        moving & (speed >= SLOW_FLIGHT_MAX_MPS) & (speed < LIGHT_PLANE_MIN_MPS), moving)
     out["slow_flight"] = cumulative_share(moving & (speed < SLOW_FLIGHT_MAX_MPS), moving)
     fast = (np.nan_to_num(speed) > FAST_FLIGHT_MIN_MPS) | (np.nan_to_num(alt) > HIGH_ALTITUDE_M)
     out["fast_flight"] = cumulative_share(fast)
@@ -237,9 +266,102 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
     bases = military_bases()
     out["starts_at_base"] = (nearest_distance_m(start_lat, start_lon, bases["lat"], bases["lon"])
                              <= BASE_RADIUS_M).astype(float)
-    out["dawn"] = is_dawn(t, lat, lon, from_elevation_deg=PRE_DAWN_ELEVATION_DEG).astype(float)
+    away = _away_from_bolivia_deg(rows)
+    course = np.degrees(np.arctan2(rows["ve_mps"].to_numpy(float), rows["vn_mps"].to_numpy(float)))
+    heading_in = np.cos(np.radians(course - away))
+    out["course_from_bolivia"] = cumulative_share(np.nan_to_num(heading_in) * moving, moving)
+    out["straight_flight"] = _straightness(rows)
+    places = _legal_places(registered)
+    first_course = _first_course_deg(rows)
+    behind = _on_line(start_lat, start_lon, (first_course + 180.0) % 360.0, places)
+    out["airfield_behind"] = behind.astype(float)
+    out["airfield_ahead"] = _on_line(lat, lon, course, places).astype(float)
+    out["night"] = cumulative_share(sun_elevation_deg(t, lat, lon) < CIVIL_DAWN_ELEVATION_DEG)
+    out["dawn"] = is_dawn(t, lat, lon).astype(float)
     out["short_track"] = 1.0 / count
     return out[AIRBORNE_INDICATORS]
+
+
+def _legal_places(registered: pd.DataFrame | None) -> pd.DataFrame:
+    """Registered airfields and military bases: where a legitimate flight starts and ends."""
+    bases = military_bases()[["lat", "lon"]]
+    if registered is None or len(registered) == 0:
+        return bases.reset_index(drop=True)
+    return pd.concat([registered[["lat", "lon"]], bases], ignore_index=True)
+
+
+def _first_course_deg(rows: pd.DataFrame) -> np.ndarray:
+    """Per update, the course (deg) of the mean velocity of the flight's first :data:`FIRST_COURSE_UPDATES`
+    updates up to that one (causal)."""
+    flight = rows["flight"].astype(str).to_numpy()
+    k = rows.groupby("flight", sort=False).cumcount().to_numpy()
+    early = k < FIRST_COURSE_UPDATES
+    vn = pd.Series(np.where(early, rows["vn_mps"].to_numpy(float), 0.0)).fillna(0.0).groupby(flight).cumsum()
+    ve = pd.Series(np.where(early, rows["ve_mps"].to_numpy(float), 0.0)).fillna(0.0).groupby(flight).cumsum()
+    return np.degrees(np.arctan2(ve.to_numpy(), vn.to_numpy())) % 360.0
+
+
+def _on_line(lat: np.ndarray, lon: np.ndarray, course_deg: np.ndarray, places: pd.DataFrame,
+             chunk: int = 20_000) -> np.ndarray:
+    """Whether some place lies ahead of each point on its course line (see :data:`LINE_HALF_ANGLE_DEG`)."""
+    lat, lon, course = (np.asarray(v, float) for v in (lat, lon, course_deg))
+    out = np.zeros(len(lat), bool)
+    if len(places) == 0 or len(lat) == 0:
+        return out
+    p_lat, p_lon = places["lat"].to_numpy(float), places["lon"].to_numpy(float)
+    sin_c, cos_c = np.sin(np.radians(course)), np.cos(np.radians(course))
+    for a in range(0, len(lat), chunk):
+        b = slice(a, a + chunk)
+        # Local flat-earth offsets: good to a fraction of a percent over 200 km at these latitudes.
+        east = (p_lon[None, :] - lon[b, None]) * np.cos(np.radians(lat[b, None])) * 111_320.0
+        north = (p_lat[None, :] - lat[b, None]) * 110_574.0
+        along = east * sin_c[b, None] + north * cos_c[b, None]
+        cross = np.abs(east * cos_c[b, None] - north * sin_c[b, None])
+        tolerance = np.maximum(LINE_MIN_CROSS_M, along * np.tan(np.radians(LINE_HALF_ANGLE_DEG)))
+        out[b] = ((along > 0) & (along <= LINE_MAX_ALONG_M) & (cross <= tolerance)).any(axis=1)
+    return out & np.isfinite(course)
+
+
+def _near_bolivia(rows: pd.DataFrame) -> np.ndarray:
+    """Per update: 1 − (distance from the flight's first position to Bolivia) / :data:`NEAR_BOLIVIA_SCALE_M`."""
+    from shapely import distance as shapely_distance
+    from shapely import points
+
+    from centinela.geo.borders import Borders
+
+    bolivia = Borders.default().countries.get(BOLIVIA)
+    first = rows.groupby(rows["flight"].astype(str), sort=False)[["lat", "lon"]].first()
+    if bolivia is None or len(first) == 0:
+        return np.zeros(len(rows))
+    # Degrees to metres at the region's latitude: east-west degrees shrink by cos(lat) (~0.97 here).
+    lat = first["lat"].to_numpy(float)
+    scale_m = 111_000.0 * np.sqrt(np.cos(np.radians(lat)))
+    d_m = shapely_distance(bolivia, points(first["lon"].to_numpy(float), lat)) * scale_m
+    value = np.clip(1.0 - d_m / NEAR_BOLIVIA_SCALE_M, 0.0, 1.0)
+    return pd.Series(value, index=first.index).reindex(rows["flight"].astype(str)).to_numpy(float)
+
+
+def _away_from_bolivia_deg(rows: pd.DataFrame) -> np.ndarray:
+    """Per update, the bearing pointing away from the nearest point of Bolivia, taken at the flight's first
+    position (across the VRAEM that direction changes by a few degrees only)."""
+    first = rows.groupby(rows["flight"].astype(str), sort=False).first()
+    away = (_bearing_to_bolivia_deg(first["lat"].to_numpy(float), first["lon"].to_numpy(float)) + 180.0) % 360.0
+    return pd.Series(away, index=first.index).reindex(rows["flight"].astype(str)).to_numpy(float)
+
+
+def _straightness(rows: pd.DataFrame) -> np.ndarray:
+    """Displacement from the flight's first position over the path length flown, update by update."""
+    from centinela.geo.frames import haversine_m
+
+    flight = rows["flight"].astype(str).to_numpy()
+    lat, lon = rows["lat"].to_numpy(float), rows["lon"].to_numpy(float)
+    same = np.r_[False, flight[1:] == flight[:-1]]
+    step = np.where(same, haversine_m(np.roll(lat, 1), np.roll(lon, 1), lat, lon), 0.0)
+    path = pd.Series(step).groupby(flight).cumsum().to_numpy()
+    first = rows.groupby(flight, sort=False)[["lat", "lon"]].transform("first")
+    displacement = haversine_m(first["lat"].to_numpy(float), first["lon"].to_numpy(float), lat, lon)
+    # Until the flight has gone a few plot errors the ratio is noise: count it as straight (neutral-ish).
+    return np.where(path > 2_000.0, np.clip(displacement / np.maximum(path, 1.0), 0.0, 1.0), 1.0)
 
 
 def _stopped_in_gap(rows: pd.DataFrame, events: pd.DataFrame | None, t_before: np.ndarray) -> np.ndarray:
@@ -253,6 +375,17 @@ def _stopped_in_gap(rows: pd.DataFrame, events: pd.DataFrame | None, t_before: n
     merged = pd.merge_asof(left.sort_values("t"), right.dropna().sort_values("t_stop"), left_on="t",
                            right_on="t_stop", by="flight", direction="backward").sort_values("i")
     return (merged["t_stop"].to_numpy(float) > t_before) & np.isfinite(merged["t_stop"].to_numpy(float))
+
+
+def nearby(places: pd.DataFrame | None, rows: pd.DataFrame, margin_deg: float = 2.0) -> pd.DataFrame | None:
+    """The places (airfields) inside the tracks' bounding box widened by ``margin_deg`` (~220 km): the world
+    registry has ~28,000 airfields, and only the nearby ones can be where a flight starts or ends."""
+    if places is None or len(places) == 0 or len(rows) == 0:
+        return places
+    lat, lon = rows["lat"].to_numpy(float), rows["lon"].to_numpy(float)
+    keep = ((places["lat"] >= np.nanmin(lat) - margin_deg) & (places["lat"] <= np.nanmax(lat) + margin_deg)
+            & (places["lon"] >= np.nanmin(lon) - margin_deg) & (places["lon"] <= np.nanmax(lon) + margin_deg))
+    return places[keep.to_numpy(bool)]
 
 
 def _near(lat, lon, places: pd.DataFrame | None, radius_m: float) -> np.ndarray:
@@ -351,10 +484,7 @@ def _arrives_from_bolivia(rows: pd.DataFrame, registered: pd.DataFrame | None,
     velocity of the first min(k + 1, :data:`FIRST_COURSE_UPDATES`) updates."""
     flight = rows["flight"].astype(str).to_numpy()
     k = rows.groupby("flight", sort=False).cumcount().to_numpy()
-    early = k < FIRST_COURSE_UPDATES
-    vn = pd.Series(np.where(early, rows["vn_mps"].to_numpy(float), 0.0)).fillna(0.0).groupby(flight).cumsum()
-    ve = pd.Series(np.where(early, rows["ve_mps"].to_numpy(float), 0.0)).fillna(0.0).groupby(flight).cumsum()
-    course = np.degrees(np.arctan2(ve.to_numpy(), vn.to_numpy()))
+    course = _first_course_deg(rows)
     starts = rows[k == 0]
     lat, lon = starts["lat"].to_numpy(float), starts["lon"].to_numpy(float)
     away = (_bearing_to_bolivia_deg(lat, lon) + 180.0) % 360.0
@@ -452,6 +582,7 @@ def landing_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, airst
     out = pd.DataFrame(0.0, index=flights, columns=LANDING_INDICATORS)
     if len(flights) == 0:
         return out
+    registered = nearby(registered, rows)
     last = rows.groupby(rows["flight"].astype(str)).last().reindex(flights)
     out["ends_at_airfield"] = _near(last["lat"], last["lon"], registered, TAKEOFF_RADIUS_M).astype(float)
     out["leaves_toward_bolivia"] = _leaves_toward_bolivia(rows, registered, airstrips).reindex(flights).to_numpy()

@@ -69,8 +69,8 @@ class LinearScore:
 
 @dataclass
 class ModelFile:
-    """The shipped model: a flight-level score, an airborne (inbound, causal) score, the alert threshold and
-    the training record."""
+    """The shipped model: a flight-level score, an airborne (inbound, causal) score, the alert threshold (on the
+    inbound score's log-odds), the ETA window and the training record."""
 
     flight: LinearScore
     inbound: LinearScore
@@ -108,7 +108,7 @@ def fit_linear_score(x: pd.DataFrame, y: np.ndarray, *, weight: np.ndarray | Non
 
     ``groups`` keeps rows of one group (e.g. one scenario or flight) in the same fold, so the calibration never
     sees a prediction made with its own flight in the training set. Returns the model and the out-of-fold
-    calibrated probabilities (for honest training metrics).
+    log-odds (for honest training metrics; ``model.calibrate`` turns them into probabilities).
     """
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
@@ -142,4 +142,4 @@ def fit_linear_score(x: pd.DataFrame, y: np.ndarray, *, weight: np.ndarray | Non
         intercept=float(final.intercept_[0]),
         calibration_x=iso.X_thresholds_.tolist(), calibration_y=iso.y_thresholds_.tolist(),
     )
-    return model, iso.predict(oof)
+    return model, oof

@@ -27,10 +27,6 @@ CIVIL_DAWN_ELEVATION_DEG = -6.0
 # "Just after dawn": until the sun is 20° up, about 1.3 h after sunrise at the VRAEM's latitude (the sun
 # climbs ~15° an hour there). Later landings are daytime ones.
 DAWN_END_ELEVATION_DEG = 20.0
-# A flight that will land at dawn is in the air before it: from Bolivia's lowlands to the VRAEM is one to two
-# hours. The sun stands about 30° below the horizon two hours before sunrise in the tropics (it moves ~15° an
-# hour there), so "flying towards dawn" starts at −30°.
-PRE_DAWN_ELEVATION_DEG = -30.0
 
 
 def sun_elevation_deg(t_s: ArrayLike, lat: ArrayLike, lon: ArrayLike) -> np.ndarray:
@@ -65,9 +61,7 @@ def is_morning(t_s: ArrayLike, lon: ArrayLike) -> np.ndarray:
     return solar_hours < 12.0
 
 
-def is_dawn(t_s: ArrayLike, lat: ArrayLike, lon: ArrayLike, *,
-            from_elevation_deg: float = CIVIL_DAWN_ELEVATION_DEG) -> np.ndarray:
-    """True from the morning sun at ``from_elevation_deg`` (default: civil dawn) until it is
-    :data:`DAWN_END_ELEVATION_DEG` up."""
+def is_dawn(t_s: ArrayLike, lat: ArrayLike, lon: ArrayLike) -> np.ndarray:
+    """True from civil dawn until the morning sun is :data:`DAWN_END_ELEVATION_DEG` up."""
     elevation = sun_elevation_deg(t_s, lat, lon)
-    return (elevation >= from_elevation_deg) & (elevation <= DAWN_END_ELEVATION_DEG) & is_morning(t_s, lon)
+    return (elevation >= CIVIL_DAWN_ELEVATION_DEG) & (elevation <= DAWN_END_ELEVATION_DEG) & is_morning(t_s, lon)

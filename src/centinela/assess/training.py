@@ -93,14 +93,40 @@ def label_flights(truth: model.Truth, rows: pd.DataFrame) -> pd.DataFrame:
     return flights
 
 
-def scenario_material(scenario_dir: Path, name: str) -> dict:
-    """Everything training needs from one simulated scenario: flight rows, inbound rows, labels, truth."""
+def inbound_labels(air: pd.DataFrame, flights: pd.DataFrame, truth: model.Truth) -> np.ndarray:
+    """1 for the updates of air-bridge flights whose next true landing is in Peru (the landing a warning is
+    for), 0 otherwise: an air-bridge plane flying home to Bolivia is not inbound."""
+    from centinela.evaluate.landings import true_landings
+    from centinela.geo.borders import Borders
+
+    landings = true_landings(truth)
+    if len(landings) == 0 or len(air) == 0:
+        return np.zeros(len(air), int)
+    landings = landings.assign(
+        peru=Borders.default().country_of(landings["lat"].to_numpy(float), landings["lon"].to_numpy(float)) == "PER")
+    landings = landings[["truth_id", "t", "peru"]].rename(columns={"t": "t_land"}).astype({"truth_id": str})
+    rows = pd.DataFrame({"i": np.arange(len(air)), "t": air["t"].to_numpy(float),
+                         "truth_id": flights["truth_id"].reindex(air["flight"].to_numpy()).astype(str).to_numpy(),
+                         "narco": flights["narco"].reindex(air["flight"].to_numpy()).fillna(0).to_numpy(int)})
+    merged = pd.merge_asof(rows.sort_values("t"), landings.sort_values("t_land"), left_on="t", right_on="t_land",
+                           by="truth_id", direction="forward").sort_values("i")
+    return ((merged["narco"].to_numpy(int) == 1) & merged["peru"].fillna(False).to_numpy(bool)).astype(int)
+
+
+def scenario_material(scenario_dir: Path, name: str, outputs: model.Outputs | None = None) -> dict:
+    """Everything training needs from one simulated scenario: flight rows, inbound rows, labels, truth.
+    ``outputs`` of the stages before the assessment are computed unless given (e.g. from a cache)."""
+    from centinela.io.airfields import registered_airfields
     from centinela.io.scenario import read_scenario
     from centinela.io.truth import read_truth
+    from centinela.pipeline import _scenario_terrain
 
     scenario = read_scenario(scenario_dir)
     truth = read_truth(scenario_dir)
-    outputs, terrain, registered = analyse_until_assessment(scenario)
+    if outputs is None:
+        outputs, terrain, registered = analyse_until_assessment(scenario)
+    else:
+        terrain, registered = _scenario_terrain(scenario), registered_airfields(scenario.airfields)
     rows = track_rows(scenario, outputs, terrain=terrain, registered=registered)
     labels = label_flights(truth, rows)
     flights = flight_indicators(rows, events=outputs.events, flightplans=scenario.flightplans,
@@ -113,6 +139,8 @@ def scenario_material(scenario_dir: Path, name: str) -> dict:
     air["t"] = rows["t"].to_numpy(float)
     air["landed"] = landed_by(rows, outputs.events)
     air["scenario"] = name
+    air["inbound_narco"] = inbound_labels(air, flights, truth)
+    air["updates"] = rows.groupby("flight", sort=False).cumcount().to_numpy() + 1
     return {"name": name, "scenario": scenario, "truth": truth, "outputs": outputs, "terrain": terrain,
             "registered": registered, "flights": flights, "air": air,
             "days": _days(truth)}
@@ -180,7 +208,7 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
     report = progress or (lambda stage, fraction: None)
     report("fit", 0.0)
     flights = pd.concat([m["flights"] for m in material])
-    flight_model, flight_oof = fit_linear_score(
+    flight_model, flight_oof_log_odds = fit_linear_score(
         flights[FLIGHT_INDICATORS], flights["narco"].to_numpy(int), groups=flights["scenario"].to_numpy(),
         c=REGULARISATION_C)
 
@@ -193,10 +221,10 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
     air = pd.concat(air, ignore_index=True)
     key = air["scenario"] + "/" + air["flight"]
     weight = 1.0 / key.map(key.value_counts()).to_numpy(float)
-    inbound_model, inbound_oof = fit_linear_score(
-        air[AIRBORNE_INDICATORS], air["narco"].fillna(0).to_numpy(int), weight=weight,
+    inbound_model, inbound_oof_log_odds = fit_linear_score(
+        air[AIRBORNE_INDICATORS], air["inbound_narco"].to_numpy(int), weight=weight,
         groups=air["scenario"].to_numpy(), c=REGULARISATION_C)
-    air["oof_score"] = inbound_oof
+    air["oof_log_odds"] = inbound_oof_log_odds
     report("fit", 0.5)
 
     threshold, threshold_info = choose_threshold(material, inbound_model, air)
@@ -212,7 +240,8 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
         "days": round(sum(m["days"] for m in material), 3),
         "flights": int(len(flights)),
         "narco_flights": int(y.sum()),
-        "flight_auc_out_of_fold": round(float(roc_auc_score(y, flight_oof)), 4) if 0 < y.sum() < len(y) else None,
+        "flight_auc_out_of_fold": round(float(roc_auc_score(y, flight_oof_log_odds)), 4)
+        if 0 < y.sum() < len(y) else None,
         **threshold_info,
         **window_info,
     }
@@ -222,30 +251,39 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
 
 
 def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.DataFrame) -> tuple[float, dict]:
-    """The lowest inbound-score threshold whose out-of-fold alerts keep false alerts within budget.
+    """The lowest inbound log-odds threshold whose out-of-fold alerts keep false alerts within budget.
 
-    A flight would be alerted at threshold θ when its out-of-fold inbound score reaches θ at an update before it
-    lands. Flights that are not air-bridge flights and reach θ are false alerts.
+    A flight would be alerted at threshold θ when its out-of-fold inbound log-odds reaches θ at an update, with
+    at least :data:`~centinela.alerts.warning.MIN_UPDATES_TO_ALERT` updates, before it lands. Flights that are not
+    inbound air-bridge flights and reach θ are false alerts. The threshold is on the log-odds, which is
+    continuous, rather than on the calibrated probability, whose isotonic steps tie many flights.
     """
+    from centinela.alerts.warning import MIN_UPDATES_TO_ALERT
+
     days = sum(m["days"] for m in material)
-    best = air.groupby(["scenario", "flight"]).agg(score=("oof_score", "max"), narco=("narco", "max"))
+    usable = air[air["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT]
+    best = usable.groupby(["scenario", "flight"]).agg(score=("oof_log_odds", "max"), narco=("narco", "max"),
+                                                      inbound=("inbound_narco", "max"))
     narco = best["narco"].fillna(0).to_numpy(int) == 1
+    inbound = best["inbound"].to_numpy(int) == 1
     scores = best["score"].to_numpy(float)
     budget = FALSE_ALERTS_PER_WEEK_BUDGET * days / 7.0
-    candidates = np.unique(np.r_[scores, 1.0])
-    chosen = 1.0
-    for theta in candidates:  # ascending: the first that fits the budget alerts the most flights
-        if (scores[~narco] >= theta).sum() <= budget:
-            chosen = float(theta)
-            break
-    # Place the threshold half-way to the next lower score, so that it does not sit on a training point.
-    lower = scores[scores < chosen]
-    threshold = float((chosen + lower.max()) / 2.0) if len(lower) else chosen
+    negatives = np.sort(scores[~narco])[::-1]
+    # The k-th highest negative score: any threshold above it lets at most k - 1 + ... through; allow
+    # floor(budget) false alerts.
+    allowed = int(np.floor(budget))
+    ceiling = negatives[allowed] if allowed < len(negatives) else -np.inf
+    above = scores[inbound][scores[inbound] > ceiling]
+    # Half-way between the highest negative kept out and the next score above it, so that the threshold does
+    # not sit on a training point.
+    threshold = float((ceiling + above.min()) / 2.0) if len(above) and np.isfinite(ceiling) else float(ceiling + 1.0)
     info = {
-        "alert_threshold": round(threshold, 4),
+        "alert_threshold_log_odds": round(threshold, 4),
         "train_false_alerts": int((scores[~narco] >= threshold).sum()),
         "train_false_alerts_per_week": round(float((scores[~narco] >= threshold).sum()) / max(days, 1e-9) * 7, 3),
-        "train_narco_alerted_fraction": round(float((scores[narco] >= threshold).mean()), 4) if narco.any() else None,
+        "train_inbound_narco_flights": int(inbound.sum()),
+        "train_inbound_narco_alerted_fraction": round(float((scores[inbound] >= threshold).mean()), 4)
+        if inbound.any() else None,
     }
     return threshold, info
 

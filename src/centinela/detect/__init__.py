@@ -49,7 +49,7 @@ def detect_events(tracks: pd.DataFrame, *, sensors: list[model.Sensor] | None = 
     parts = [
         stop_events(m, sensors=sensors, terrain=terrain, params=stop_params),
         border_crossings(m),
-        transponder_events(m, sensors=sensors),
+        transponder_events(m, sensors=sensors, terrain=terrain),
     ]
     parts = [p for p in parts if len(p)]
     if not parts:

@@ -45,8 +45,12 @@ SILENT_S = 2 * 86_400.0
 # within ten days and a few km away.
 SUCCESSOR_MAX_GAP_S = 10 * 86_400.0
 SUCCESSOR_MAX_M = 10_000.0
-# Events weaker than this do not create a strip (they may still be assigned to one).
-MIN_CONFIDENCE = 0.3
+# Events weaker than this, or placed less precisely, do not create a strip (they may still join one): a
+# strip is a place a ground team can search, not a 5 km ellipse.
+MIN_CONFIDENCE = 0.5
+MAX_STRIP_SIGMA_M = 1_500.0
+# A landing estimate's own uncertainty widens the registered-airfield match, up to this much.
+REGISTERED_SIGMA_ALLOWANCE_M = 1_000.0
 LANDING_KINDS = ("landing",)
 ASSIGNED_KINDS = ("landing", "takeoff", "ground_stop")
 CATALOGUE_COLUMNS = {**AIRSTRIP_COLUMNS, "successor_of": "string", "name": "string", "sigma_m": "float64"}
@@ -78,8 +82,12 @@ def _strip_positions(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return lat, lon
 
 
+def _sigmas(events: pd.DataFrame) -> np.ndarray:
+    return events["sigma_major_m"].to_numpy(float) if "sigma_major_m" in events else np.full(len(events), np.nan)
+
+
 def _weights(events: pd.DataFrame) -> np.ndarray:
-    sigma = events["sigma_major_m"].to_numpy(float) if "sigma_major_m" in events else np.full(len(events), np.nan)
+    sigma = _sigmas(events)
     sigma = np.where(np.isfinite(sigma), np.maximum(sigma, 50.0), 300.0)
     return np.nan_to_num(events["confidence"].to_numpy(float), nan=0.5) / sigma**2
 
@@ -109,7 +117,8 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
     if registered is not None and len(registered):
         reg = registered.dropna(subset=["lat", "lon"]).reset_index(drop=True)
         idx, dist = _nearest(lat, lon, reg["lat"].to_numpy(float), reg["lon"].to_numpy(float))
-        for i in np.flatnonzero(landing & (dist <= registered_match_m)):
+        allowance = np.minimum(np.nan_to_num(_sigmas(events), nan=0.0), REGISTERED_SIGMA_ALLOWANCE_M)
+        for i in np.flatnonzero(landing & (dist <= registered_match_m + allowance)):
             field = reg.iloc[idx[i]]
             sid = str(field["icao"])
             if sid not in strips:

@@ -23,9 +23,10 @@ from centinela.geo.frames import (
     haversine_m,
 )
 
-# Terrain samples along each sensor-to-point ray: 120 samples put one every ~1 km at 120 km, finer than the
-# spacing of VRAEM ridges (5-15 km), so no ridge that can mask an aircraft slips between samples.
-RAY_SAMPLES = 120
+# Terrain samples along each sensor-to-point ray: one every 500 m (at least 60), half a DEM cell of the
+# synthetic model and finer than VRAEM ridges (5-15 km apart), so no masking ridge slips between samples.
+RAY_SPACING_M = 500.0
+MIN_RAY_SAMPLES = 60
 RADAR_KINDS = ("psr", "ssr")
 
 
@@ -39,7 +40,8 @@ def visible_floor_m(sensors, terrain, lat, lon, kinds: tuple[str, ...] = RADAR_K
             continue
         ground_range = haversine_m(sensor.lat, sensor.lon, lat, lon)
         bearing = bearing_deg(sensor.lat, sensor.lon, lat, lon)
-        fractions = (np.arange(1, RAY_SAMPLES) / RAY_SAMPLES)[None, :]
+        n = max(MIN_RAY_SAMPLES, int(np.ceil(np.max(ground_range, initial=0.0) / RAY_SPACING_M)))
+        fractions = (np.arange(1, n) / n)[None, :]
         d = ground_range[:, None] * fractions
         if terrain is not None:
             s_lat, s_lon = destination(np.full(d.shape, sensor.lat), np.full(d.shape, sensor.lon),

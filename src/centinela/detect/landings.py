@@ -27,6 +27,15 @@ SEGMENT_GAP_S = 60.0
 # Motion at an edge is averaged over this window: ~6 radar scans, enough to damp plot noise, short enough
 # that the final approach is not mixed with the pattern before it.
 EDGE_WINDOW_S = 60.0
+# A lone landing needs this chance that flat ground lies where it points (sites.refine_with_terrain).
+MIN_LANDABLE = 0.2
+# Below this an on-ground aircraft is taxiing slowly or parked: where it stood.
+STANDING_MPS = 5.0
+# Within this height of the ground an aircraft about to land has touched down (ADS-B steps are 7.6 m).
+TOUCHDOWN_AGL_M = 15.0
+# A lone track end (start) is reported as a landing (take-off) only when the strip it points at is within
+# this distance: ~3 min of a light plane's approach; farther, it may turn anywhere.
+MAX_UNPAIRED_DISTANCE_M = 8_000.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,10 @@ def _cue(edges: pd.DataFrame, arriving: bool, sensors) -> np.ndarray:
     known = np.isfinite(agl)
     near_ground = known & ((agl < sites.LOW_AGL_M) | ((vz > 0.5) & (agl / np.fmax(vz, 0.5) < 300.0)))
     cue = np.where(known, np.where(near_ground, 0.9, 0.1), cue)
+    # An edge whose strip estimate is many kilometres away says little about a strip being there: the
+    # aircraft can still turn anywhere (on its own it is not reported; paired, it can still be a stop).
+    far = np.nan_to_num(edges["distance_m"].to_numpy(float), nan=np.inf) > MAX_UNPAIRED_DISTANCE_M
+    cue = np.where(far, 0.0, cue)
     cue = np.where(edges["on_ground"].to_numpy(bool), 1.0, cue)
     # An edge at the rim of every radar's range is the aircraft leaving coverage, not landing.
     radars = [s for s in (sensors or []) if s.kind in ("psr", "ssr") and s.range_max_m]
@@ -204,11 +217,14 @@ def _cov(e: pd.Series) -> np.ndarray:
 
 def _observed_events(m: pd.DataFrame, p: StopParams) -> list[dict]:
     """Landings, take-offs and stops seen inside a segment: ground runs with flight on both sides."""
+    m = m.reset_index(drop=True)
     runs = m.groupby("run", sort=True).agg(
         segment=("segment", "first"), track_id=("track_id", "first"), on_ground=("on_ground", "first"),
-        t0=("t", "first"), t1=("t", "last"), lat0=("lat", "first"), lon0=("lon", "first"),
-        lat1=("lat", "last"), lon1=("lon", "last"), sigma=("sigma_pos_m", "median"))
-    runs["flight_id"] = m.groupby("run")["flight_id"].first() if "flight_id" in m else pd.NA
+        first=("t", "idxmin"), last=("t", "idxmax"), sigma=("sigma_pos_m", "median"))
+    runs["flight_id"] = m.groupby("run")["flight_id"].first() if "flight_id" in m else None
+    # The aircraft stood where its slow updates are (taxi and parking), else between both ends of the run.
+    slow = m[m["on_ground"] & (m["speed_mps"] < STANDING_MPS)].groupby("run")[["lat", "lon"]].median()
+    touchdown, liftoff = _touchdown_rows(m)
     same_before = runs["segment"].shift(1) == runs["segment"]
     same_after = runs["segment"].shift(-1) == runs["segment"]
     events = []
@@ -217,20 +233,38 @@ def _observed_events(m: pd.DataFrame, p: StopParams) -> list[dict]:
         cov = np.diag([sigma**2, sigma**2])
         ids = [str(r["track_id"])]
         landed, departed = bool(same_before[run_id]), bool(same_after[run_id])
-        duration = float(r["t1"] - r["t0"])
-        evidence = {"method": "observed", "ground_s": duration, "track_id": ids[0]}
+        down, up = m.loc[touchdown[r["first"]]], m.loc[liftoff[r["last"]]]
+        duration = float(up["t"] - down["t"])
+        evidence = {"method": "observed", "ground_s": round(duration, 1), "track_id": ids[0]}
         if landed:
-            events.append(_event("landing", r["t0"], r["t0"], r["lat0"], r["lon0"], ids, 0.97, cov,
+            events.append(_event("landing", down["t"], down["t"], down["lat"], down["lon"], ids, 0.97, cov,
                                  {**evidence, "touch_and_go": departed and duration <= p.touch_and_go_max_s},
                                  r["flight_id"]))
         if departed:
-            events.append(_event("takeoff", r["t1"], r["t1"], r["lat1"], r["lon1"], ids, 0.97, cov,
+            events.append(_event("takeoff", up["t"], up["t"], up["lat"], up["lon"], ids, 0.97, cov,
                                  {**evidence, "touch_and_go": landed and duration <= p.touch_and_go_max_s},
                                  r["flight_id"]))
         if landed and departed and duration >= p.min_stop_s:
-            events.append(_event("ground_stop", r["t0"], r["t1"], 0.5 * (r["lat0"] + r["lat1"]),
-                                 0.5 * (r["lon0"] + r["lon1"]), ids, 0.97, cov, evidence, r["flight_id"]))
+            if run_id in slow.index:
+                lat, lon = float(slow.at[run_id, "lat"]), float(slow.at[run_id, "lon"])
+            else:
+                lat, lon = 0.5 * (down["lat"] + up["lat"]), 0.5 * (down["lon"] + up["lon"])
+            events.append(_event("ground_stop", down["t"], up["t"], lat, lon, ids, 0.97, cov, evidence,
+                                 r["flight_id"]))
     return events
+
+
+def _touchdown_rows(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For every row, the first (``touchdown``) and last (``liftoff``) row of the block of updates within
+    TOUCHDOWN_AGL_M of the ground around it, inside its segment: the on-ground test also waits for the
+    vertical rate to settle, so its first on-ground row is a few seconds after the wheels touched."""
+    low = (m["agl_m"] < TOUCHDOWN_AGL_M).to_numpy(bool) | m["on_ground"].to_numpy(bool)
+    segment = m["segment"].to_numpy()
+    block = np.cumsum(np.r_[True, (low[1:] != low[:-1]) | (segment[1:] != segment[:-1])])
+    index = pd.Series(np.arange(len(m)))
+    first = index.groupby(block).transform("min").to_numpy()
+    last = index.groupby(block).transform("max").to_numpy()
+    return np.where(low, first, index), np.where(low, last, index)
 
 
 def _candidate_pairs(ends: pd.DataFrame, starts: pd.DataFrame, p: StopParams) -> tuple[np.ndarray, np.ndarray]:
@@ -256,13 +290,13 @@ def _candidate_pairs(ends: pd.DataFrame, starts: pd.DataFrame, p: StopParams) ->
 
 def _airborne_continuation(ends: pd.DataFrame, starts: pd.DataFrame, ei: np.ndarray, si: np.ndarray) -> np.ndarray:
     """Whether the start continues the end's flight through a coverage hole: it lies where the aircraft
-    would be had it kept flying (implied speed between half and twice its speed), and the gap is short."""
+    would be had it kept flying (implied speed between half and twice its speed)."""
     dt = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
     d = haversine_m(ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei],
                     starts["lat"].to_numpy(float)[si], starts["lon"].to_numpy(float)[si])
     v = np.fmax(ends["speed_mps"].to_numpy(float)[ei], 1.0)
     implied = d / np.fmax(dt, 1.0)
-    return (dt <= 600.0) & (implied >= 0.5 * v) & (implied <= 2.0 * v + 20.0)
+    return (implied >= 0.5 * v) & (implied <= 2.0 * v + 20.0)
 
 
 def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopParams | None = None) -> pd.DataFrame:
@@ -285,7 +319,10 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
              - ends["unseen_s"].to_numpy(float)[ei] - starts["unseen_s"].to_numpy(float)[si])
     e_flight, s_flight = ends["flight_id"].to_numpy(object)[ei], starts["flight_id"].to_numpy(object)[si]
     linked = np.array([a is not None and a == b for a, b in zip(e_flight, s_flight)], bool)
-    stop = (d2 <= p.gate_d2) & (slack >= p.min_stop_s)
+    # A stop needs the two strip estimates to agree, time on the ground, and some sign of a landing or a
+    # take-off at one end at least (or the tracker's word that it is one flight).
+    strong = np.maximum(ends["cue"].to_numpy(float)[ei], starts["cue"].to_numpy(float)[si]) >= p.min_landing_cue
+    stop = (d2 <= p.gate_d2) & (slack >= p.min_stop_s) & (strong | linked)
     cue_sum = ends["cue"].to_numpy(float)[ei] + starts["cue"].to_numpy(float)[si]
     # A stop costs its disagreement, less for linked tracks and strong landing cues; a flight on through a
     # hole in coverage uses the pair up and reports nothing.
@@ -300,17 +337,23 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
             events.extend(_stop_from_pair(ends.iloc[i], starts.iloc[j], float(lat[k]), float(lon[k]), cov[k],
                                           float(d2[k]), float(slack[k]), bool(linked[k]), terrain, p))
 
-    for i in set(range(len(ends))) - used_ends:
-        e = ends.iloc[i]
-        if e["on_ground"] or e["cue"] < p.min_landing_cue:
-            continue  # on the ground already reported by _observed_events when it landed in view
-        events.append(_single_event("landing", e, terrain, p))
-    for j in set(range(len(starts))) - used_starts:
-        s = starts.iloc[j]
-        if s["on_ground"] or s["cue"] < p.min_landing_cue:
-            continue
-        events.append(_single_event("takeoff", s, terrain, p))
+    events += _lone_events("landing", ends, used_ends, terrain, p)
+    events += _lone_events("takeoff", starts, used_starts, terrain, p)
     return pd.DataFrame(events)
+
+
+def _lone_events(kind: str, edges: pd.DataFrame, used: set[int], terrain, p: StopParams) -> list[dict]:
+    """Landings (take-offs) at the edges no pairing explained, where their own motion says so."""
+    out = []
+    for i in sorted(set(range(len(edges))) - used):
+        e = edges.iloc[i]
+        # An edge on the ground was reported by _observed_events when the aircraft landed in view.
+        if e["on_ground"] or e["cue"] < p.min_landing_cue:
+            continue
+        event = _single_event(kind, e, terrain, p)
+        if event is not None:
+            out.append(event)
+    return out
 
 
 def _edge_confidence(e: pd.Series) -> float:
@@ -318,11 +361,13 @@ def _edge_confidence(e: pd.Series) -> float:
     return float(np.clip(base + (0.4 if base < 0.5 else 0.05) * float(e["cue"]), 0.0, 0.97))
 
 
-def _single_event(kind: str, e: pd.Series, terrain, p: StopParams) -> dict:
-    lat, lon, cov = sites.refine_with_terrain(float(e["site_lat"]), float(e["site_lon"]), _cov(e), terrain)
+def _single_event(kind: str, e: pd.Series, terrain, p: StopParams) -> dict | None:
+    lat, lon, cov, landable = sites.refine_with_terrain(float(e["site_lat"]), float(e["site_lon"]), _cov(e), terrain)
+    if landable < MIN_LANDABLE:
+        return None  # no ground to land on where the motion points: the aircraft went on, out of sight
     t = e["t"] + e["unseen_s"] if kind == "landing" else e["t"] - e["unseen_s"]
-    evidence = {"method": f"extrapolated ({e['method']})", "edge": _evidence_edge(e)}
-    confidence = _edge_confidence(e)
+    evidence = {"method": f"extrapolated ({e['method']})", "edge": _evidence_edge(e), "landable": round(landable, 2)}
+    confidence = _edge_confidence(e) * (0.5 + 0.5 * landable)
     if float(e["speed_mps"]) < p.fixed_wing_min_mps and not np.isfinite(e["agl_m"]):
         evidence["rotorcraft"] = "slower than a light plane can fly: a helicopter, which may have hovered"
         confidence *= 0.6
@@ -346,16 +391,17 @@ def _roll_end(lat: float, lon: float, e: pd.Series, *, arriving: bool) -> tuple[
 
 def _stop_from_pair(e: pd.Series, s: pd.Series, lat: float, lon: float, cov: np.ndarray, d2: float, slack: float,
                     linked: bool, terrain, p: StopParams) -> list[dict]:
-    lat, lon, cov = sites.refine_with_terrain(lat, lon, cov, terrain)
+    lat, lon, cov, landable = sites.refine_with_terrain(lat, lon, cov, terrain)
     t_land = float(e["t"] + e["unseen_s"])
     t_off = max(float(s["t"] - s["unseen_s"]), t_land)
     consistency = float(np.exp(-d2 / 8.0))
     confidence = 0.5 + 0.2 * consistency + 0.15 * 0.5 * (float(e["cue"]) + float(s["cue"])) + (0.1 if linked else 0)
+    confidence *= 0.5 + 0.5 * landable
     both_seen = e["on_ground"] and s["on_ground"]
     evidence = {
         "method": "observed" if both_seen else "radar_blind",
         "gap_s": round(float(s["t"] - e["t"]), 1), "ground_s_estimate": round(slack, 1),
-        "mahalanobis_d2": round(d2, 2), "flight_linked": bool(linked),
+        "mahalanobis_d2": round(d2, 2), "flight_linked": bool(linked), "landable": round(landable, 2),
         "arrival": _evidence_edge(e), "departure": _evidence_edge(s),
     }
     slowest = min(float(e["speed_mps"]), float(s["speed_mps"]))

@@ -33,6 +33,7 @@ APPROACH_DECEL_MPS2 = 0.5  # cruise (70 m/s) to touchdown speed within the last 
 CLIMB_ACCEL_MPS2 = 0.3  # after lift-off, speed builds slowly while the aircraft climbs at Vy
 BRAKE_DECEL_MPS2 = 1.8  # braking on a dirt strip (friction ~0.3 g at best, ~0.2 g typical)
 TAKEOFF_ACCEL_MPS2 = 2.0  # full power ground roll, loaded (C206: ~250-300 m roll)
+FINAL_TO_TOUCHDOWN = 0.9  # final approach at ~1.3 stall speed, touch-down at ~1.15
 GLIDE_DEG = (3.0, 4.5, 7.0)  # low, typical, steep approach path into a valley strip
 CLIMB_DEG = (3.0, 5.0, 8.0)  # loaded, hot and high ... light and cold climb gradient
 # Heading change that goes unseen between the last plot and the strip: a base-to-final turn is up to
@@ -42,7 +43,8 @@ SIGMA_ALONG_MIN_M = 150.0
 # Below this height above the ground a transponder track is on its last approach or first climb: the strip
 # is one ground roll (plus the half scan before it vanished) away.
 LOW_AGL_M = 100.0
-MAX_EXTRAPOLATION_M = 15_000.0  # beyond this the last plot says nothing useful about the strip
+MAX_EXTRAPOLATION_M = 15_000.0
+COVERAGE_SIGMA_FRACTION = 0.35  # beyond this the last plot says nothing useful about the strip
 # --- terrain prior ----------------------------------------------------------------------------------------
 # A strip needs ~600 m of usable length; slope is measured over that baseline.
 STRIP_HALF_LENGTH_M = 300.0
@@ -114,12 +116,19 @@ def extrapolate(items: pd.DataFrame, *, arriving: bool, sensors=None, terrain=No
             airborne_m = max(float(r.agl_m), 0.0) / to_ground_mps * max(v, stop_speed)
             x, sigma_along, method = airborne_m + ground_roll, 0.25 * airborne_m + SIGMA_ALONG_MIN_M, "altitude"
         elif np.isfinite(r.agl_m) and float(r.agl_m) < LOW_AGL_M:
-            x, sigma_along, method = ground_roll + scan_gap_m, SIGMA_ALONG_MIN_M + scan_gap_m, "altitude"
+            # On short final the speed is about the touch-down speed, whatever the type (airliners ~70 m/s).
+            roll = _roll_m(FINAL_TO_TOUCHDOWN * v, BRAKE_DECEL_MPS2 if arriving else TAKEOFF_ACCEL_MPS2)
+            x, sigma_along, method = roll + scan_gap_m, SIGMA_ALONG_MIN_M + scan_gap_m + 0.3 * roll, "altitude"
         elif np.isfinite(floor):
             xs = _solve_distance(floor, float(r.lat), float(r.lon), bearing, angles, scan_gap_m, terrain)
             # The shallow and steep paths bound ~90% of approaches: +-1.65 sigma.
             x = float(xs[1]) + ground_roll
-            sigma_along, method = abs(float(xs[0]) - float(xs[2])) / 3.3 + SIGMA_ALONG_MIN_M, "coverage"
+            # Beyond the glide-angle spread: the floor itself is uncertain (terrain sampled every ~1 km,
+            # ~50 m of height is ~600 m along a glide), and the radar may have missed the last scan or two
+            # it could have seen (pd < 1, tangential fading).
+            sigma_along = (abs(float(xs[0]) - float(xs[2])) / 3.3 + COVERAGE_SIGMA_FRACTION * x
+                           + float(r.scan_s) * v + SIGMA_ALONG_MIN_M)
+            method = "coverage"
         else:
             a = float(r.accel_mps2) if np.isfinite(r.accel_mps2) else 0.0
             a = -a if arriving else a  # deceleration on arrival, acceleration on departure, as positive
@@ -177,11 +186,14 @@ def fuse_many(lat_a: np.ndarray, lon_a: np.ndarray, cov_a: np.ndarray, lat_b: np
     return np.asarray(lat, float), np.asarray(lon, float), cov, d2
 
 
-def refine_with_terrain(lat: float, lon: float, cov: np.ndarray, terrain) -> tuple[float, float, np.ndarray]:
+def refine_with_terrain(lat: float, lon: float, cov: np.ndarray, terrain
+                        ) -> tuple[float, float, np.ndarray, float]:
     """Multiply the Gaussian estimate by a prior that a strip lies on ground flat enough to land on, and
-    return the posterior mean and covariance. Without terrain, or where no cell is flat, nothing changes."""
+    return the posterior mean and covariance, and how likely the estimate is to hold landable ground at all
+    (the prior's mean under the Gaussian, 0..1). Without terrain nothing changes (landable 1); where no cell
+    is flat the estimate is kept as it is."""
     if terrain is None:
-        return lat, lon, cov
+        return lat, lon, cov, 1.0
     values, vectors = np.linalg.eigh(cov)
     sigmas = np.sqrt(np.maximum(values, 1.0))
     u = np.linspace(-3.0, 3.0, TERRAIN_GRID_N)
@@ -196,9 +208,11 @@ def refine_with_terrain(lat: float, lon: float, cov: np.ndarray, terrain) -> tup
     z = np.asarray(terrain.elevation_m(g_lat, g_lon), float).reshape(5, -1)
     slope = np.hypot(z[1] - z[2], z[3] - z[4]) / (2.0 * h)
     flat = 1.0 / (1.0 + (slope / MAX_STRIP_SLOPE) ** 4)
+    gauss = np.exp(-0.5 * (a.ravel() ** 2 + b.ravel() ** 2))
+    landable = float(np.sum(gauss * flat) / np.sum(gauss))
     if flat.max() < 0.5:
-        return lat, lon, cov
-    weights = np.exp(-0.5 * (a.ravel() ** 2 + b.ravel() ** 2)) * flat
+        return lat, lon, cov, landable
+    weights = gauss * flat
     weights /= weights.sum()
     mean = weights @ offsets
     centred = offsets - mean
@@ -207,7 +221,7 @@ def refine_with_terrain(lat: float, lon: float, cov: np.ndarray, terrain) -> tup
     spacing = 6.0 * sigmas / (TERRAIN_GRID_N - 1)
     post = post + np.diag(np.full(2, (spacing.min() / 2) ** 2))
     new_lat, new_lon, _ = frame.to_geodetic(mean[0], mean[1], 0.0)
-    return float(new_lat), float(new_lon), post
+    return float(new_lat), float(new_lon), post, landable
 
 
 def ellipse(cov: np.ndarray) -> tuple[float, float, float]:

@@ -8,8 +8,9 @@ Two shapes of evidence:
 - **two tracks** (the tracker did not link them): a cooperative track ends while a primary-only track is,
   or appears within :data:`HANDOVER_S`, where the aircraft would be and flying like it.
 
-A flight that leaves every SSR's and ADS-B receiver's range while primary radar still sees it also loses its
-identity; such events get a low confidence (the evidence says so).
+A flight that leaves every SSR's and ADS-B receiver's coverage (range, elevation mask, line of sight at its
+last reported altitude) while primary radar still sees it also loses its identity: that silence says
+nothing, and no event is reported.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from centinela.detect.crossings import flight_key
-from centinela.geo.frames import destination, haversine_m
+from centinela.geo.frames import destination, geodetic_to_aer, haversine_m
+from centinela.geo.terrain import visible_from
 
 # Dark (or lit) for 6 radar scans: a few missed replies or garbled squitters are common and mean nothing.
 MIN_DARK_S = 60.0
@@ -30,17 +32,34 @@ HANDOVER_HEADING_DEG = 45.0
 # Light aircraft switch transponders off after landing: an identity lost this close to the ground is not
 # an in-flight switch-off.
 LOW_AGL_M = 150.0
+# Cooperative updates on the lit side of a switch (an SSR scans every 4-12 s, ADS-B positions every 0.5-5 s).
+MIN_LIT_UPDATES = 3
 
 
-def _coverage_note(sensors, lat: float, lon: float) -> tuple[bool, str]:
-    """Whether some SSR or ADS-B receiver should have seen a transponder here (range only; no terrain)."""
+def _coverage_note(sensors, terrain, lat, lon, alt_m: float) -> tuple[bool, str]:
+    """Whether some SSR or ADS-B receiver should have heard a transponder at most of these positions, flying
+    at ``alt_m`` (its last reported altitude): in range, above an SSR's elevation mask, and, with a terrain
+    model, in line of sight (``geo.terrain.visible_from``, the same 4/3-earth test the sensors obey)."""
     coop = [s for s in (sensors or []) if s.kind in ("ssr", "adsb") and s.range_max_m]
-    inside = [s.id for s in coop if haversine_m(s.lat, s.lon, lat, lon) <= s.range_max_m]
-    if inside:
-        return True, f"inside the range of {', '.join(inside)}"
-    if coop:
-        return False, "outside every SSR / ADS-B receiver's range: the identity may simply be out of reach"
-    return True, "no SSR / ADS-B sensor list given"
+    if not coop:
+        return True, "no SSR / ADS-B sensor list given"
+    lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+    known_alt = np.isfinite(alt_m)
+    heard_by = []
+    for s in coop:
+        seen = haversine_m(s.lat, s.lon, lat, lon) <= s.range_max_m
+        if known_alt:
+            alt = np.full(lat.shape, float(alt_m))
+            if s.kind == "ssr":  # an ADS-B receiver has no elevation mask
+                seen &= geodetic_to_aer(s.lat, s.lon, s.alt_m, lat, lon, alt)[1] >= (s.mask_deg or 0.0)
+            if terrain is not None and seen.any():
+                seen &= visible_from(s, lat, lon, alt, terrain)
+        # Most of the dark positions, not only the edge where coverage itself may have ended.
+        if seen.mean() >= 0.5:
+            heard_by.append(s.id)
+    if heard_by:
+        return True, f"in the coverage of {', '.join(heard_by)}"
+    return False, "outside every SSR's and ADS-B receiver's coverage: the identity may simply be out of reach"
 
 
 def _event(kind: str, t: float, t_end: float, lat: float, lon: float, track_ids, confidence: float,
@@ -51,13 +70,13 @@ def _event(kind: str, t: float, t_end: float, lat: float, lon: float, track_ids,
             "flight_id": None if flight_id is None or pd.isna(flight_id) else str(flight_id)}
 
 
-def transponder_events(m: pd.DataFrame, *, sensors=None) -> pd.DataFrame:
+def transponder_events(m: pd.DataFrame, *, sensors=None, terrain=None) -> pd.DataFrame:
     """``transponder_off`` / ``transponder_on`` events of a motion frame (``kinematics.motion``)."""
     if m.empty or not m["cooperative"].any() or m["cooperative"].all():
         return pd.DataFrame()
     df = m.assign(_flight=flight_key(m)).sort_values(["_flight", "t"], kind="stable").reset_index(drop=True)
-    events = _within_flights(df, sensors)
-    events += _across_tracks(df, sensors)
+    events = _within_flights(df, sensors, terrain)
+    events += _across_tracks(df, sensors, terrain)
     return pd.DataFrame(events)
 
 
@@ -69,43 +88,71 @@ def _identity(df: pd.DataFrame, i: int) -> dict:
     return out
 
 
-def _within_flights(df: pd.DataFrame, sensors) -> list[dict]:
+def _within_flights(df: pd.DataFrame, sensors, terrain) -> list[dict]:
+    """Dark episodes of one flight: stretches between two cooperative updates (or before the first, after
+    the last) longer than MIN_DARK_S in which primary radar kept updating the flight for MIN_DARK_S."""
     group = df["_flight"].to_numpy()
     coop = df["cooperative"].to_numpy(bool)
     t = df["t"].to_numpy(float)
-    first = np.r_[True, group[1:] != group[:-1]]
-    run = np.cumsum(first | np.r_[True, coop[1:] != coop[:-1]])
-    runs = pd.DataFrame({"run": run, "t": t, "group": group, "coop": coop, "i": np.arange(len(df))}).groupby(
-        "run").agg(t0=("t", "min"), t1=("t", "max"), group=("group", "first"), coop=("coop", "first"),
-                   i0=("i", "min"), i1=("i", "max"))
-    prev = runs.shift(1)
+    # Epoch k of a flight: the updates after its k-th cooperative update (0: before the first).
+    n_coop = pd.Series(coop.astype(int)).groupby(group).cumsum().to_numpy()
+    dark = pd.DataFrame({"group": group, "epoch": n_coop, "t": t, "i": np.arange(len(df))})[~coop]
+    episodes = dark.groupby(["group", "epoch"]).agg(first=("t", "min"), last=("t", "max"), i_first=("i", "min"),
+                                                   i_last=("i", "max"))
+    coop_rows = pd.DataFrame({"group": group, "t": t, "i": np.arange(len(df))})[coop]
+    coop_rows["epoch"] = coop_rows.groupby("group").cumcount() + 1
+    lit = coop_rows.set_index(["group", "epoch"])
     events = []
-    switches = runs[(runs["group"] == prev["group"]) & (runs["coop"] != prev["coop"])]
-    for run_id, r in switches.iterrows():
-        before = runs.loc[run_id - 1]
-        lasts_to_end = run_id + 1 not in runs.index or runs.at[run_id + 1, "group"] != r["group"]
-        if r["t1"] - r["t0"] < MIN_DARK_S and not lasts_to_end:
+    for (g, epoch), e in episodes.iterrows():
+        if e["last"] - e["first"] < MIN_DARK_S:
             continue
-        i_before, i_after = int(before["i1"]), int(r["i0"])
-        going_dark = bool(before["coop"])
-        i_coop = i_before if going_dark else i_after
-        agl = df.at[i_coop, "agl_m"]
-        if np.isfinite(agl) and agl < LOW_AGL_M:
-            continue  # switched at the strip, not in flight
-        covered, note = _coverage_note(sensors, df.at[i_after, "lat"], df.at[i_after, "lon"])
-        confidence = 0.9 if covered else 0.4
-        if r["t1"] - r["t0"] < MIN_DARK_S:  # the flight ended soon after: less to go on
-            confidence *= 0.7
-        evidence = {"method": "one flight", "identity": _identity(df, i_coop), "coverage": note,
-                    "last_cooperative_t" if going_dark else "first_cooperative_t": float(df.at[i_coop, "t"]),
-                    "dark_s" if going_dark else "dark_before_s": round(
-                        float((r["t1"] - r["t0"]) if going_dark else (before["t1"] - before["t0"])), 1)}
-        ids = [df.at[i_before, "track_id"], df.at[i_after, "track_id"]]
-        flight = df.at[i_after, "flight_id"] if "flight_id" in df else None
-        events.append(_event("transponder_off" if going_dark else "transponder_on", df.at[i_before, "t"],
-                             df.at[i_after, "t"], df.at[i_coop, "lat"], df.at[i_coop, "lon"], ids, confidence,
-                             evidence, flight))
+        before = lit.loc[(g, epoch)] if epoch > 0 and (g, epoch) in lit.index else None
+        after = lit.loc[(g, epoch + 1)] if (g, epoch + 1) in lit.index else None
+        dark_from = before["t"] if before is not None else e["first"]
+        dark_to = after["t"] if after is not None else e["last"]
+        if dark_to - dark_from < MIN_DARK_S:
+            continue
+        for going_dark, edge in ((True, before), (False, after)):
+            if edge is None or not _steady(coop_rows, g, edge["t"], going_dark):
+                continue
+            i_coop = int(edge["i"])
+            i_dark = int(e["i_first"] if going_dark else e["i_last"])
+            agl = df.at[i_coop, "agl_m"]
+            if np.isfinite(agl) and agl < LOW_AGL_M:
+                continue  # switched at the strip, not in flight
+            dark_rows = np.arange(int(e["i_first"]), int(e["i_last"]) + 1)
+            dark_rows = dark_rows[~coop[dark_rows]]
+            sample = dark_rows[:: max(1, len(dark_rows) // 5)]  # a few dark positions are enough
+            covered, note = _coverage_note(sensors, terrain, df["lat"].to_numpy(float)[sample],
+                                           df["lon"].to_numpy(float)[sample], _last_altitude(df, g, edge["t"]))
+            if not covered:
+                continue  # no transponder could have been heard there: silence says nothing
+            evidence = {"method": "one flight", "identity": _identity(df, i_coop), "coverage": note,
+                        "dark_s": round(float(dark_to - dark_from), 1),
+                        "primary_updates_while_dark": len(dark_rows)}
+            ids = [df.at[i_coop, "track_id"], df.at[i_dark, "track_id"]]
+            if not going_dark:
+                ids = ids[::-1]
+            flight = df.at[i_dark, "flight_id"] if "flight_id" in df else None
+            t0, t1 = (df.at[i_coop, "t"], df.at[i_dark, "t"]) if going_dark else (df.at[i_dark, "t"], df.at[i_coop, "t"])
+            events.append(_event("transponder_off" if going_dark else "transponder_on", t0, t1, df.at[i_coop, "lat"],
+                                 df.at[i_coop, "lon"], ids, 0.9, evidence, flight))
     return events
+
+
+def _steady(coop_rows: pd.DataFrame, group, t: float, going_dark: bool) -> bool:
+    """The transponder answered steadily on the lit side: MIN_LIT_UPDATES cooperative updates within
+    MIN_DARK_S before it went dark (after it lit up), not one stray reply."""
+    rows = coop_rows[coop_rows["group"] == group]["t"].to_numpy(float)
+    window = (rows <= t) & (rows >= t - MIN_DARK_S) if going_dark else (rows >= t) & (rows <= t + MIN_DARK_S)
+    return int(window.sum()) >= MIN_LIT_UPDATES
+
+
+def _last_altitude(df: pd.DataFrame, group, t: float) -> float:
+    rows = df[(df["_flight"] == group) & (df["t"] <= t + 1e-6) & df["alt_m"].notna()]
+    if rows.empty:
+        rows = df[(df["_flight"] == group) & df["alt_m"].notna()]
+    return float(rows["alt_m"].iloc[-1]) if len(rows) else np.nan
 
 
 def _track_edges(df: pd.DataFrame, last: bool) -> pd.DataFrame:
@@ -117,7 +164,7 @@ def _track_edges(df: pd.DataFrame, last: bool) -> pd.DataFrame:
     return edge
 
 
-def _across_tracks(df: pd.DataFrame, sensors) -> list[dict]:
+def _across_tracks(df: pd.DataFrame, sensors, terrain) -> list[dict]:
     """Cooperative track ends with a primary-only track going on from there (off), and the reverse (on)."""
     ends, starts = _track_edges(df, last=True), _track_edges(df, last=False)
     dark = df[~df["cooperative"].to_numpy(bool)]
@@ -151,8 +198,12 @@ def _across_tracks(df: pd.DataFrame, sensors) -> list[dict]:
             dark_s = (span["max"] - e["t"]) if going_dark else (e["t"] - span["min"])
             if dark_s < MIN_DARK_S:
                 continue
-            covered, note = _coverage_note(sensors, e["lat"], e["lon"])
-            confidence = (0.8 if covered else 0.35) * float(np.clip(1.0 - d[k] / (2 * HANDOVER_DISTANCE_M), 0.5, 1.0))
+            other_rows = dark[dark["track_id"] == other]
+            covered, note = _coverage_note(sensors, terrain, other_rows["lat"].to_numpy(float)[::5],
+                                           other_rows["lon"].to_numpy(float)[::5], float(e["alt_m"]))
+            if not covered:
+                continue
+            confidence = 0.8 * float(np.clip(1.0 - d[k] / (2 * HANDOVER_DISTANCE_M), 0.5, 1.0))
             i_edge = int(df.index[(df["track_id"] == track_id) & (df["t"] == e["t"])][0])
             evidence = {"method": "two tracks", "identity": _identity(df, i_edge), "coverage": note,
                         "cooperative_track": str(track_id), "primary_track": other,

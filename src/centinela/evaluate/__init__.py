@@ -45,11 +45,22 @@ def evaluate(scenario_dir: str | Path, out_dir: str | Path) -> Metrics:
     from centinela.io.outputs import read_outputs
     from centinela.io.truth import read_truth
 
-    return evaluate_frames(read_truth(scenario_dir), read_outputs(out_dir))
+    from centinela.io.sensors import read_sensors_toml
+
+    sensors_file = Path(scenario_dir) / "sensors.toml"
+    sensors = read_sensors_toml(sensors_file)[0] if sensors_file.exists() else None
+    return evaluate_frames(read_truth(scenario_dir), read_outputs(out_dir), sensors=sensors)
 
 
-def evaluate_frames(truth: model.Truth, outputs: model.Outputs) -> Metrics:
-    """Every metric, by section, from in-memory truth and outputs (JSON-serialisable: numbers or None)."""
+def evaluate_frames(
+    truth: model.Truth, outputs: model.Outputs, *, sensors: list[model.Sensor] | None = None
+) -> Metrics:
+    """Every metric, by section, from in-memory truth and outputs (JSON-serialisable: numbers or None).
+
+    With ``sensors``, true landings and take-offs outside every radar's range (e.g. at the Bolivian end
+    of the air bridge) are left out of the event and airstrip metrics: no output could see them.
+    """
+    truth, uncovered = events_in_radar_coverage(truth, sensors)
 
     def present(name: str) -> pd.DataFrame | None:
         return None if output_missing(outputs, name) else getattr(outputs, name)
@@ -59,7 +70,7 @@ def evaluate_frames(truth: model.Truth, outputs: model.Outputs) -> Metrics:
     tracks = present("tracks")
     association = None if tracks is None else associate_tracks(truth, tracks, frame)
     return {
-        "summary": _summary(truth, tracks, association, days),
+        "summary": {**_summary(truth, tracks, association, days), "true_events_outside_radar_range": uncovered},
         "landings": landing_metrics(truth, present("events")),
         "airstrips": airstrip_metrics(truth, present("airstrips")),
         "assessment": assessment_metrics(present("assessments"), association),
@@ -76,6 +87,28 @@ def reliability_curve(truth: model.Truth, outputs: model.Outputs) -> pd.DataFram
         return None
     association = associate_tracks(truth, outputs.tracks, scenario_frame(truth))
     return reliability_table(labelled_scores(outputs.assessments, association))
+
+
+def events_in_radar_coverage(
+    truth: model.Truth, sensors: list[model.Sensor] | None
+) -> tuple[model.Truth, int | None]:
+    """``truth`` with only the events within ``range_max_m`` of some primary or secondary radar, and the
+    number left out; unchanged (and ``None``) without sensors or without radars."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from centinela.geo.frames import haversine_m
+
+    radars = [s for s in sensors or [] if s.kind in ("psr", "ssr") and s.range_max_m]
+    if not radars:
+        return truth, None
+    events = truth.events
+    lat, lon = events["lat"].to_numpy(float), events["lon"].to_numpy(float)
+    covered = np.zeros(len(events), bool)
+    for radar in radars:
+        covered |= haversine_m(radar.lat, radar.lon, lat, lon) <= radar.range_max_m
+    return replace(truth, events=events[covered].reset_index(drop=True)), int((~covered).sum())
 
 
 def _summary(

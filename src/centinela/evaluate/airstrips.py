@@ -3,7 +3,8 @@
 True clandestine strips are the distinct ``site`` values of true landings with ``clandestine == true``: a
 strip nobody landed on leaves no trace in the data, so it cannot be asked for. A strip is located where the
 truth's strip table puts it (``truth.strips``, from ``truth/strips.csv``, when the simulator writes one),
-otherwise at the mean position of its landings.
+otherwise at the mean position of its landings. The table's rows are found by ``site``, ``strip_id`` or
+``id``, whichever column it has.
 
 Only output strips with ``registered == false`` (or unknown) take part, in both directions: a clandestine
 strip catalogued as a registered airfield has not been found as clandestine. Matching is one-to-one within
@@ -46,7 +47,9 @@ def true_clandestine_strips(truth: model.Truth) -> pd.DataFrame:
     )
     table = getattr(truth, "strips", None)
     if isinstance(table, pd.DataFrame) and len(table) and {"lat", "lon"} <= set(table.columns):
-        key = "site" if "site" in table.columns else "id"
+        key = next((k for k in ("site", "strip_id", "id") if k in table.columns), None)
+        if key is None:
+            return strips
         exact = table[[key, "lat", "lon"]].rename(columns={key: "site"}).astype({"site": "string"})
         exact = exact.drop_duplicates("site")
         strips = strips.merge(exact, on="site", how="left", suffixes=("", "_table"))

@@ -22,6 +22,7 @@ True
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -162,8 +163,8 @@ class SyntheticVraemTerrain(GriddedTerrain):
 @lru_cache(maxsize=2)
 def _build_synthetic(p: SyntheticTerrainParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(p.seed)
-    n_lat = int(round((p.lat_max - p.lat_min) / p.resolution_deg)) + 1
-    n_lon = int(round((p.lon_max - p.lon_min) / p.resolution_deg)) + 1
+    n_lat = round((p.lat_max - p.lat_min) / p.resolution_deg) + 1
+    n_lon = round((p.lon_max - p.lon_min) / p.resolution_deg) + 1
     lats = np.linspace(p.lat_min, p.lat_max, n_lat)
     lons = np.linspace(p.lon_min, p.lon_max, n_lon)
     lat0 = 0.5 * (p.lat_min + p.lat_max)
@@ -258,7 +259,7 @@ def _signed_distance_km(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.nd
     """Distance (km) from grid points to a polyline, positive on its right-hand side (walking along it)."""
     best = np.full((y.shape[0], x.shape[1]), np.inf, np.float32)
     sign = np.ones_like(best)
-    for (ax, ay), (bx, by) in zip(poly[:-1], poly[1:]):
+    for (ax, ay), (bx, by) in itertools.pairwise(poly):
         dx, dy = bx - ax, by - ay
         u = np.clip(((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy), 0.0, 1.0)
         d = np.hypot(x - (ax + u * dx), y - (ay + u * dy)).astype(np.float32)
@@ -393,6 +394,48 @@ def visible_from(sensor, lat: np.ndarray, lon: np.ndarray, alt_m: np.ndarray, te
     return out & above_ground
 
 
+class Viewshed:
+    """What a sensor can see over the terrain, precomputed: for each azimuth sector and range step, the
+    highest apparent elevation angle (4/3 earth) of the ground between the sensor and that range. A target
+    is visible when its own apparent elevation is above that horizon — one table lookup per target, so
+    millions of radar looks cost almost nothing. It agrees with :func:`visible_from` except for targets
+    grazing a ridge within the sector's width (0.25 degrees: ~650 m at 150 km).
+
+    >>> from centinela.model import Sensor
+    >>> t = SyntheticVraemTerrain()
+    >>> radar = Sensor("R", "psr", -12.52, -73.83, float(t.elevation_m(-12.52, -73.83)) + 20)
+    >>> Viewshed(radar, t, 150_000.0).visible(np.array([-12.45, -12.45]), np.array([-74.18, -74.18]),
+    ...                                       np.array([6000.0, 1000.0])).tolist()
+    [True, False]
+    """
+
+    def __init__(self, sensor, terrain: Terrain, range_max_m: float, azimuth_step_deg: float = 0.25,
+                 range_step_m: float = 500.0):
+        from centinela.geo.frames import destination
+
+        self.sensor, self.terrain = sensor, terrain
+        self.azimuth_step_deg, self.range_step_m = azimuth_step_deg, range_step_m
+        azimuths = np.arange(0.0, 360.0, azimuth_step_deg)
+        ranges = np.arange(1, int(np.ceil(range_max_m / range_step_m)) + 2) * range_step_m
+        lat, lon = destination(sensor.lat, sensor.lon, azimuths[:, None], ranges[None, :])
+        ground_el = elevation_4_3_earth_deg(ranges[None, :], terrain.elevation_m(lat, lon) - sensor.alt_m)
+        # horizon[a, k]: the highest ground angle strictly before range step k (index 0: nothing in between).
+        self.horizon = np.concatenate([np.full((azimuths.size, 1), -90.0),
+                                       np.maximum.accumulate(ground_el, axis=1)], axis=1)
+
+    def visible(self, lat: np.ndarray, lon: np.ndarray, alt_m: np.ndarray) -> np.ndarray:
+        from centinela.geo.frames import bearing_deg
+
+        lat, lon, alt_m = (np.atleast_1d(np.asarray(a, float)) for a in np.broadcast_arrays(lat, lon, alt_m))
+        ground_m = haversine_m(self.sensor.lat, self.sensor.lon, lat, lon)
+        target_el = elevation_4_3_earth_deg(ground_m, alt_m - self.sensor.alt_m)
+        a = np.round(bearing_deg(self.sensor.lat, self.sensor.lon, lat, lon) / self.azimuth_step_deg).astype(int)
+        a %= self.horizon.shape[0]
+        k = np.clip(np.floor(ground_m / self.range_step_m).astype(int), 0, self.horizon.shape[1] - 1)
+        above_ground = alt_m >= self.terrain.elevation_m(lat, lon) - 1.0
+        return (target_el > self.horizon[a, k]) & above_ground
+
+
 def terrain_grid(terrain: Terrain, lat_min: float, lat_max: float, lon_min: float, lon_max: float,
                  step_deg: float = 0.005) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Elevations of ``terrain`` sampled on a regular grid: (lats, lons, elevation[lat, lon])."""
@@ -421,7 +464,7 @@ def flat_sites(terrain: Terrain, lat_min: float, lat_max: float, lon_min: float,
     dx = step_deg * M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lats))[:, None]
     gy, gx = np.gradient(z)
     slope = np.hypot(gx / dx, gy / dy)
-    radius_cells = max(1, int(round(relief_radius_m / dy)))
+    radius_cells = max(1, round(relief_radius_m / dy))
     relief = maximum_filter(z, size=2 * radius_cells + 1, mode="nearest") - z
     keep = (z <= max_elevation_m) & (z >= min_elevation_m) & (slope <= max_slope) & (relief >= min_relief_m)
     # Drop the grid's outer ring, whose one-sided gradients are unreliable.

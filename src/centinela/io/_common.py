@@ -5,9 +5,10 @@ do they look closer to name the exact line — so good files pay nothing for goo
 """
 from __future__ import annotations
 
+import json
 import math
-import re
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -82,6 +83,10 @@ def json_safe(value: Any) -> Any:
 
 # --- vectorised JSON-lines formatting ------------------------------------------------------------------
 
+# Writers format this many rows at a time: bounded memory, and well under the 2 GiB a pyarrow string array
+# can hold (a million plot lines is about 130 MB).
+WRITE_BATCH_ROWS = 1_000_000
+
 def json_number_fragments(key: str, values: pd.Series) -> pa.Array:
     """``"key": <number>`` for each value; null where the value is NaN/inf/missing (so the key is omitted)."""
     arr = np.asarray(pd.to_numeric(values, errors="raise").astype("float64"), dtype="float64")
@@ -93,8 +98,6 @@ def json_number_fragments(key: str, values: pd.Series) -> pa.Array:
 def json_string_fragments(key: str, values: pd.Series) -> pa.Array:
     """``"key": "<escaped string>"`` for each value; null where missing. Escaping is json.dumps on the
     distinct values only, so it stays fast for millions of rows with few distinct strings."""
-    import json
-
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     encoded = pa.array([f'"{key}": {json.dumps(str(u), ensure_ascii=False)}' for u in uniques] or [""], pa.string())
     indices = pa.array(codes, mask=codes < 0, type=pa.int64())
@@ -116,31 +119,94 @@ def write_jsonl_frame(df: pd.DataFrame, path: str | Path, columns: dict[str, str
     """
     require_columns(df, required, what)
     for name in required:
-        if df[name].isna().any():
-            raise ValueError(f"{what}: column {name!r} has nulls; every row needs {required}")
-    fragments = []
-    for name, dtype in columns.items():
-        if name not in df.columns:
-            continue
-        if dtype == "float64" or dtype == "int64":
-            fragments.append(json_number_fragments(name, df[name]))
-        elif dtype in ("bool", "boolean"):
-            fragments.append(json_bool_fragments(name, df[name]))
-        elif dtype == "string":
-            fragments.append(json_string_fragments(name, df[name]))
-    atomic_write_text(path, join_json_lines(fragments))
+        numeric = columns[name] in ("float64", "int64")
+        missing = ~np.isfinite(df[name].to_numpy("float64", na_value=np.nan)) if numeric else df[name].isna()
+        if missing.any():
+            raise ValueError(f"{what}: column {name!r} has nulls or infinities; every row needs {required}")
+    with atomic_open(path, "wb") as f:
+        for start in range(0, len(df), WRITE_BATCH_ROWS):
+            batch = df.iloc[start:start + WRITE_BATCH_ROWS]
+            fragments = []
+            for name, dtype in columns.items():
+                if name not in batch.columns:
+                    continue
+                if dtype in ("float64", "int64"):
+                    fragments.append(json_number_fragments(name, batch[name]))
+                elif dtype in ("bool", "boolean"):
+                    fragments.append(json_bool_fragments(name, batch[name]))
+                elif dtype == "string":
+                    fragments.append(json_string_fragments(name, batch[name]))
+            f.write(join_json_lines(fragments))
 
 
-def join_json_lines(fragments: list[pa.Array]) -> str:
+def join_json_lines(fragments: list[pa.Array]) -> bytes:
     """Join per-column fragments into one ``{...}`` object a line; null fragments are left out."""
     if not fragments or len(fragments[0]) == 0:
-        return ""
+        return b""
     body = pc.binary_join_element_wise(*fragments, ", ", null_handling="skip")
-    lines = pc.binary_join_element_wise("{", body, "}", "")
-    return "\n".join(lines.to_pylist()) + "\n"
+    return lines_to_bytes(pc.binary_join_element_wise("{", body, "}", ""))
+
+
+def lines_to_bytes(lines: pa.Array | pa.ChunkedArray) -> bytes:
+    """UTF-8 text of a string array, one element a line, each ending in a newline — taken straight from the
+    array's value buffer, without a Python string per line."""
+    if len(lines) == 0:
+        return b""
+    terminated = pc.binary_join_element_wise(lines, "", "\n")  # appends "\n" to each
+    if isinstance(terminated, pa.ChunkedArray):
+        terminated = terminated.combine_chunks()
+    if terminated.null_count:
+        raise ValueError("a line is null")
+    terminated = terminated.cast(pa.large_string())  # 64-bit offsets: no 2 GiB limit
+    offsets = np.frombuffer(terminated.buffers()[1], dtype=np.int64)[terminated.offset:]
+    start, end = int(offsets[0]), int(offsets[len(terminated)])
+    return terminated.buffers()[2].slice(start, end - start).to_pybytes()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
 
 
 # --- locating problems ----------------------------------------------------------------------------------
+
+class EarliestError:
+    """Runs several checks and raises the InputError with the smallest line among those that failed.
+
+    Readers report structural problems (a malformed line, a wrong field count or type) first, and among
+    value problems the earliest line — whatever order the vectorised checks run in.
+
+    >>> first = EarliestError()
+    >>> with first.check():
+    ...     raise InputError("f", "late", line=9)
+    >>> with first.check():
+    ...     raise InputError("f", "early", line=3)
+    >>> first.raise_if_any()
+    Traceback (most recent call last):
+    ...
+    centinela.errors.InputError: f:3: early
+    """
+
+    def __init__(self) -> None:
+        self.error: InputError | None = None
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except InputError as e:
+            if self.error is None or _line_key(e) < _line_key(self.error):
+                self.error = e
+
+    def raise_if_any(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def _line_key(e: InputError) -> float:
+    return math.inf if e.line is None else e.line
+
 
 def require_columns(df: pd.DataFrame, required: list[str], what: str) -> None:
     """Writers: fail early (ValueError) when a frame lacks columns the file format requires."""
@@ -275,11 +341,9 @@ def iter_line_blocks(path: str | Path, chunk_rows: int) -> Iterator[tuple[bytes,
     """Yield ``(data, first_line, n_lines)``: blocks of about ``chunk_rows`` whole lines of the file, read as
     bytes without making a Python object per line. ``first_line`` is the 1-based number of the block's
     first line. Raises InputError if the file does not exist."""
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    with f:
+    if not Path(path).is_file():
+        raise InputError(path, "file not found")
+    with open(path, "rb") as f:
         carry, first_line, line_bytes = b"", 1, _GUESS_LINE_BYTES
         while True:
             more = f.read(max(1, chunk_rows * line_bytes - len(carry)))

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from centinela.errors import InputError
-from centinela.io._common import atomic_write_text, first_failing_line, require_columns
+from centinela.io._common import atomic_write_bytes, first_failing_line, lines_to_bytes, require_columns
 
 _ARROW_TYPES = {"float64": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "boolean": pa.bool_(),
                 "int64": pa.int64()}
@@ -131,13 +131,12 @@ def write_csv_table(df: pd.DataFrame, path: str | Path, columns: dict[str, str],
     require_columns(df, required, what)
     names = [c for c in columns if c in df.columns]
     fields = [_csv_text(df[name], columns[name]) for name in names]
-    header = ",".join(_quote(name) for name in names)
+    header = (",".join(_quote(name) for name in names) + "\n").encode("utf-8")
+    body = b""
     if fields and len(df):
-        rows = pc.binary_join_element_wise(*fields, ",", null_handling="replace", null_replacement="")
-        body = "\n".join(rows.to_pylist()) + "\n"
-    else:
-        body = ""
-    atomic_write_text(path, header + "\n" + body)
+        body = lines_to_bytes(pc.binary_join_element_wise(*fields, ",", null_handling="replace",
+                                                          null_replacement=""))
+    atomic_write_bytes(path, header + body)
 
 
 def _csv_text(s: pd.Series, dtype: str) -> pa.Array:

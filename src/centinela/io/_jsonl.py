@@ -43,7 +43,7 @@ def arrow_schema(columns: dict[str, str]) -> pa.Schema:
 
 def iter_jsonl_chunks(path: str | Path, columns: dict[str, str], chunk_rows: int = 200_000
                       ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-    """Yield ``(frame, line_of_row)`` per chunk of up to ``chunk_rows`` lines, in file order.
+    """Yield ``(frame, line_of_row)`` per chunk of about ``chunk_rows`` lines, in file order.
 
     ``frame`` has every scalar column of ``columns`` (nulls where a line omits a field), with model.py
     dtypes; ``line_of_row`` holds each row's 1-based line number. Blank lines are skipped. Raises InputError

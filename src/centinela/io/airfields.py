@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from centinela.errors import InputError
-from centinela.io._common import check_range, first_bad
+from centinela.io._common import EarliestError, check_range, first_bad
 from centinela.io._csvfile import read_csv_table, write_csv_table
 from centinela.model import AIRFIELD_COLUMNS, conform
 
@@ -32,16 +32,20 @@ def read_airfields_csv(path: str | Path) -> pd.DataFrame:
     """
     df, line_of_row = read_csv_table(path, AIRFIELD_COLUMNS, REQUIRED)
     df["icao"] = df["icao"].str.strip().str.upper().replace("", pd.NA)
-    i = first_bad(df["icao"].isna())
-    if i is not None:
-        raise InputError(path, "missing required value 'icao'", line=int(line_of_row[i]), field="icao")
-    i = first_bad(df["icao"].duplicated())
-    if i is not None:
-        raise InputError(path, f"duplicate icao {df['icao'].iloc[i]!r}", line=int(line_of_row[i]), field="icao")
-    check_range(path, df, line_of_row, "lat", -90.0, 90.0, required=True, expected="a latitude, -90..90")
-    check_range(path, df, line_of_row, "lon", -180.0, 180.0, required=True, expected="a longitude, -180..180")
-    check_range(path, df, line_of_row, "elevation_m", -500.0, 9_000.0, required=False,
-                expected="an elevation in metres, -500..9000")
+    first = EarliestError()  # report the earliest bad line, whichever check finds it
+    with first.check():
+        i = first_bad(df["icao"].isna() | df["icao"].duplicated(keep="first").to_numpy(dtype=bool))
+        if i is not None:
+            what = "missing required value 'icao'" if pd.isna(df["icao"].iloc[i]) else (
+                f"duplicate icao {df['icao'].iloc[i]!r}")
+            raise InputError(path, what, line=int(line_of_row[i]), field="icao")
+    for name, low, high, required, expected in (
+            ("lat", -90.0, 90.0, True, "a latitude, -90..90"),
+            ("lon", -180.0, 180.0, True, "a longitude, -180..180"),
+            ("elevation_m", -500.0, 9_000.0, False, "an elevation in metres, -500..9000")):
+        with first.check():
+            check_range(path, df, line_of_row, name, low, high, required=required, expected=expected)
+    first.raise_if_any()
     return conform(df, AIRFIELD_COLUMNS)
 
 

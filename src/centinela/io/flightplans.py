@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from centinela.errors import InputError
-from centinela.io._common import T_MAX_S, T_MIN_S, check_pattern, describe, first_bad
+from centinela.io._common import T_MAX_S, T_MIN_S, EarliestError, check_pattern, describe, first_bad
 from centinela.io._csvfile import read_csv_table, write_csv_table
 from centinela.model import FLIGHTPLAN_COLUMNS, conform
 
@@ -48,15 +48,23 @@ def read_flightplans_csv(path: str | Path) -> pd.DataFrame:
     df, line_of_row = read_csv_table(path, _TEXT_COLUMNS, REQUIRED)
     for name in _TEXT_COLUMNS:
         df[name] = df[name].str.strip().replace("", pd.NA)
+    first = EarliestError()  # report the earliest bad line, whichever check finds it
     for name in REQUIRED:
-        i = first_bad(df[name].isna())
-        if i is not None:
-            raise InputError(path, f"missing required value {name!r}", line=int(line_of_row[i]), field=name)
-    check_pattern(path, df, line_of_row, "origin", ICAO_CODE_PATTERN, "a four-character ICAO code")
-    check_pattern(path, df, line_of_row, "destination", ICAO_CODE_PATTERN, "a four-character ICAO code")
-    check_pattern(path, df, line_of_row, "icao24", ICAO24_PATTERN, "six hex digits")
+        with first.check():
+            i = first_bad(df[name].isna())
+            if i is not None:
+                raise InputError(path, f"missing required value {name!r}", line=int(line_of_row[i]), field=name)
+    for name, pattern, expected in (("origin", ICAO_CODE_PATTERN, "a four-character ICAO code"),
+                                    ("destination", ICAO_CODE_PATTERN, "a four-character ICAO code"),
+                                    ("icao24", ICAO24_PATTERN, "six hex digits")):
+        with first.check():
+            check_pattern(path, df, line_of_row, name, pattern, expected)
+    times = {}
     for name in ("off_block", "eta"):
-        df[name] = _parse_iso(path, df[name], line_of_row, name)
+        with first.check():
+            times[name] = _parse_iso(path, df[name], line_of_row, name)
+    first.raise_if_any()
+    df = df.assign(**times)
     df["origin"] = df["origin"].str.upper()
     df["destination"] = df["destination"].str.upper()
     df["icao24"] = df["icao24"].str.lower()

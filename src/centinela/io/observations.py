@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from centinela.errors import InputError
-from centinela.io._common import T_MAX_S, T_MIN_S, check_range, describe, first_bad, write_jsonl_frame
+from centinela.io._common import (
+    T_MAX_S,
+    T_MIN_S,
+    EarliestError,
+    check_range,
+    describe,
+    first_bad,
+    write_jsonl_frame,
+)
 from centinela.io._jsonl import iter_jsonl_chunks
 from centinela.model import OBSERVATION_COLUMNS, conform, empty_frame
 
@@ -39,24 +47,7 @@ def read_observations_jsonl(path: str | Path, known_sensors: Collection[str] | N
     ``known_sensors``, a report from any other sensor is an InputError."""
     frames = []
     for df, line_of_row in iter_jsonl_chunks(path, OBSERVATION_COLUMNS):
-        check_range(path, df, line_of_row, "t", T_MIN_S, T_MAX_S, required=True,
-                    expected="UTC epoch seconds between 2000 and 2100")
-        for name in ("sensor", "kind"):
-            i = first_bad(df[name].isna() | (df[name].str.strip() == "").fillna(True))
-            if i is not None:
-                raise InputError(path, f"missing required field {name!r}", line=int(line_of_row[i]), field=name)
-        if known_sensors is not None:
-            i = first_bad(~df["sensor"].str.strip().isin(list(known_sensors)).to_numpy(dtype=bool))
-            if i is not None:
-                raise InputError(path, f"sensor {df['sensor'].iloc[i].strip()!r} is not an observer of "
-                                 f"sensors.toml; expected one of {', '.join(sorted(known_sensors)) or '(none)'}",
-                                 line=int(line_of_row[i]), field="sensor")
-        check_range(path, df, line_of_row, "azimuth_deg", 0.0, 360.0, required=True,
-                    expected="an azimuth in degrees, 0..360")
-        i = first_bad(~df["kind"].isin(OBSERVATION_KINDS).to_numpy(dtype=bool))
-        if i is not None:
-            raise InputError(path, f"expected one of {', '.join(OBSERVATION_KINDS)}, got "
-                             f"{describe(df['kind'].iloc[i])}", line=int(line_of_row[i]), field="kind")
+        _validate(path, df, line_of_row, known_sensors)
         df = conform(df, OBSERVATION_COLUMNS)
         df["sensor"] = df["sensor"].str.strip()
         frames.append(df)
@@ -67,3 +58,35 @@ def read_observations_jsonl(path: str | Path, known_sensors: Collection[str] | N
     if len(t) > 1 and (np.diff(t) < 0).any():
         df = df.iloc[np.argsort(t, kind="stable")].reset_index(drop=True)
     return df
+
+
+def _validate(path: str | Path, df: pd.DataFrame, line_of_row: np.ndarray,
+              known_sensors: Collection[str] | None) -> None:
+    """Raise InputError at the earliest line with a bad value."""
+    first = EarliestError()
+    with first.check():
+        check_range(path, df, line_of_row, "t", T_MIN_S, T_MAX_S, required=True,
+                    expected="UTC epoch seconds between 2000 and 2100")
+    for name in ("sensor", "kind"):
+        with first.check():
+            i = first_bad(df[name].isna() | (df[name].str.strip() == "").fillna(True))
+            if i is not None:
+                raise InputError(path, f"missing required field {name!r}", line=int(line_of_row[i]), field=name)
+    if known_sensors is not None:
+        with first.check():
+            sensor = df["sensor"].str.strip()
+            i = first_bad(~sensor.isin(list(known_sensors)).to_numpy(dtype=bool, na_value=True) & sensor.notna())
+            if i is not None:
+                raise InputError(path, f"sensor {sensor.iloc[i]!r} is not an observer of sensors.toml; expected "
+                                 f"one of {', '.join(sorted(known_sensors)) or '(none)'}",
+                                 line=int(line_of_row[i]), field="sensor")
+    with first.check():
+        check_range(path, df, line_of_row, "azimuth_deg", 0.0, 360.0, required=True,
+                    expected="an azimuth in degrees, 0..360")
+    with first.check():
+        kind = df["kind"]
+        i = first_bad(~kind.isin(OBSERVATION_KINDS).to_numpy(dtype=bool, na_value=True) & kind.notna())
+        if i is not None:
+            raise InputError(path, f"expected one of {', '.join(OBSERVATION_KINDS)}, got {describe(kind.iloc[i])}",
+                             line=int(line_of_row[i]), field="kind")
+    first.raise_if_any()

@@ -38,8 +38,8 @@ from centinela.errors import InputError
 from centinela.io._common import atomic_open, atomic_write_text, check_range, json_safe
 from centinela.io._csvfile import read_csv_table, write_csv_table
 from centinela.model import (
-    ALERT_COLUMNS,
     AIRSTRIP_COLUMNS,
+    ALERT_COLUMNS,
     ASSESSMENT_COLUMNS,
     EVENT_COLUMNS,
     TRACK_COLUMNS,
@@ -64,7 +64,8 @@ def dumps(value: Any) -> str:
     >>> dumps({"a": float("nan"), "b": np.int64(2)})
     '{"a": null, "b": 2}'
     """
-    return json.dumps(json_safe(value), allow_nan=False, ensure_ascii=False)
+    # default=str: a value JSON has no type for (a date, a path) is written as its text rather than failing.
+    return json.dumps(json_safe(value), allow_nan=False, ensure_ascii=False, default=str)
 
 
 # --- writers --------------------------------------------------------------------------------------------

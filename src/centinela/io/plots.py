@@ -29,6 +29,7 @@ from centinela.errors import InputError
 from centinela.io._common import (
     T_MAX_S,
     T_MIN_S,
+    EarliestError,
     check_pattern,
     check_range,
     check_sorted_per_group,
@@ -57,7 +58,8 @@ def write_plots_jsonl(df: pd.DataFrame, path: str | Path) -> None:
 
 def iter_plots_jsonl(path: str | Path, chunk_rows: int = 200_000,
                      known_sensors: Collection[str] | None = None) -> Iterator[pd.DataFrame]:
-    """Yield validated plots (PLOT_COLUMNS) in file order, ``chunk_rows`` lines at a time.
+    """Yield validated plots (PLOT_COLUMNS) in file order, about ``chunk_rows`` lines at a time (the file is
+    read in byte blocks sized from the average line length, so chunk sizes vary a little).
 
     Raises InputError at the first bad line, including the first line whose time is earlier than the
     previous plot of the same sensor (a stream cannot be re-sorted), and — when ``known_sensors`` is given —
@@ -98,27 +100,43 @@ def read_plots_jsonl(path: str | Path, known_sensors: Collection[str] | None = N
 
 def _validate(path: str | Path, df: pd.DataFrame, line_of_row: np.ndarray,
               known_sensors: Collection[str] | None) -> None:
-    check_range(path, df, line_of_row, "t", T_MIN_S, T_MAX_S, required=True,
-                expected="UTC epoch seconds between 2000 and 2100")
-    sensor = df["sensor"]
-    i = first_bad(sensor.isna() | (sensor.str.strip() == "").fillna(True))
-    if i is not None:
+    """Raise InputError at the earliest line with a bad value (each check is vectorised over the block)."""
+    first = EarliestError()
+    with first.check():
+        check_range(path, df, line_of_row, "t", T_MIN_S, T_MAX_S, required=True,
+                    expected="UTC epoch seconds between 2000 and 2100")
+    with first.check():
+        _check_sensor(path, df["sensor"], line_of_row, known_sensors)
+    with first.check():
+        check_range(path, df, line_of_row, "range_m", 0.0, MAX_RANGE_M, required=True,
+                    expected=f"a slant range in metres, 0..{MAX_RANGE_M:.0f}")
+    with first.check():
+        check_range(path, df, line_of_row, "azimuth_deg", 0.0, 360.0, required=True,
+                    expected="an azimuth in degrees, 0..360")
+    with first.check():
+        check_range(path, df, line_of_row, "alt_m", MIN_ALT_M, MAX_ALT_M, required=False,
+                    expected=f"an altitude in metres, {MIN_ALT_M:.0f}..{MAX_ALT_M:.0f}")
+    with first.check():
+        check_pattern(path, df, line_of_row, "icao24", ICAO24_PATTERN, "six hex digits")
+    with first.check():
+        check_pattern(path, df, line_of_row, "squawk", SQUAWK_PATTERN, "four octal digits")
+    first.raise_if_any()
+
+
+def _check_sensor(path: str | Path, sensor: pd.Series, line_of_row: np.ndarray,
+                  known_sensors: Collection[str] | None) -> None:
+    stripped = sensor.str.strip()
+    missing = (sensor.isna() | (stripped == "").fillna(True)).to_numpy(dtype=bool)
+    unknown = np.zeros(len(sensor), bool) if known_sensors is None else ~stripped.isin(list(known_sensors)).to_numpy(
+        dtype=bool, na_value=False)
+    i = first_bad(missing | unknown)
+    if i is None:
+        return
+    if missing[i]:
         raise InputError(path, "missing required field 'sensor'; expected a sensor id of sensors.toml",
                          line=int(line_of_row[i]), field="sensor")
-    if known_sensors is not None:
-        i = first_bad(~sensor.str.strip().isin(list(known_sensors)).to_numpy(dtype=bool))
-        if i is not None:
-            raise InputError(path, f"sensor {sensor.iloc[i].strip()!r} is not a radar of sensors.toml; expected "
-                             f"one of {', '.join(sorted(known_sensors)) or '(none)'}",
-                             line=int(line_of_row[i]), field="sensor")
-    check_range(path, df, line_of_row, "range_m", 0.0, MAX_RANGE_M, required=True,
-                expected=f"a slant range in metres, 0..{MAX_RANGE_M:.0f}")
-    check_range(path, df, line_of_row, "azimuth_deg", 0.0, 360.0, required=True,
-                expected="an azimuth in degrees, 0..360")
-    check_range(path, df, line_of_row, "alt_m", MIN_ALT_M, MAX_ALT_M, required=False,
-                expected=f"an altitude in metres, {MIN_ALT_M:.0f}..{MAX_ALT_M:.0f}")
-    check_pattern(path, df, line_of_row, "icao24", ICAO24_PATTERN, "six hex digits")
-    check_pattern(path, df, line_of_row, "squawk", SQUAWK_PATTERN, "four octal digits")
+    raise InputError(path, f"sensor {stripped.iloc[i]!r} is not a radar of sensors.toml; expected one of "
+                     f"{', '.join(sorted(known_sensors)) or '(none)'}", line=int(line_of_row[i]), field="sensor")
 
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:

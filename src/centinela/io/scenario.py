@@ -32,9 +32,6 @@ from centinela.model import (
 
 SENSORS, PLOTS, ADSB, OBSERVATIONS, FLIGHTPLANS, AIRFIELDS = (
     "sensors.toml", "plots.jsonl", "adsb.sbs", "observations.jsonl", "flightplans.csv", "airfields.csv")
-# Binary alternatives the contract accepts; their readers come in a later issue.
-PLOTS_BINARY = ("plots.ast", "plots.pcap")
-ADSB_BINARY = ("adsb.beast", "adsb.hex")
 RADAR_KINDS = ("psr", "ssr")
 
 
@@ -53,16 +50,8 @@ def read_scenario(path: str | Path) -> Scenario:
     radars = {s.id for s in sensors if s.kind in RADAR_KINDS}
     observers = {s.id for s in sensors if s.kind == "observer"}
 
-    if (folder / PLOTS).exists():
-        plots = read_plots_jsonl(folder / PLOTS, known_sensors=radars)
-    else:
-        _refuse_binary(folder, PLOTS_BINARY, PLOTS)
-        plots = empty_frame(PLOT_COLUMNS)
-    if (folder / ADSB).exists():
-        adsb = read_sbs(folder / ADSB)
-    else:
-        _refuse_binary(folder, ADSB_BINARY, ADSB)
-        adsb = empty_frame(ADSB_COLUMNS)
+    plots = _read_plots(folder, sensors, radars, meta)
+    adsb = _read_adsb(folder, sensors, meta)
     observations = (read_observations_jsonl(folder / OBSERVATIONS, known_sensors=observers)
                     if (folder / OBSERVATIONS).exists() else empty_frame(OBSERVATION_COLUMNS))
     flightplans = (read_flightplans_csv(folder / FLIGHTPLANS)
@@ -72,8 +61,37 @@ def read_scenario(path: str | Path) -> Scenario:
                     flightplans=flightplans, airfields=airfields, date=meta["date"], start=meta["start"])
 
 
-def _refuse_binary(folder: Path, names: tuple[str, ...], text_name: str) -> None:
-    for name in names:
-        if (folder / name).exists():
-            raise InputError(folder / name, f"the binary reader for {name} is not available yet (a later "
-                             f"version adds it); convert the recording to {text_name} meanwhile")
+def _read_plots(folder: Path, sensors: list, radars: set[str], meta: dict):
+    """plots.jsonl, else the same detections as ASTERIX (plots.ast, or a pcap of the UDP stream)."""
+    from centinela.sources import read_asterix
+
+    if (folder / PLOTS).exists():
+        return read_plots_jsonl(folder / PLOTS, known_sensors=radars)
+    if (folder / "plots.ast").exists():
+        if meta["date"] is None:
+            raise InputError(folder / SENSORS, 'plots.ast carries only the time of day: set date = "YYYY-MM-DD"',
+                             field="date")
+        return read_asterix(folder / "plots.ast", sensors, date=meta["date"])[0]
+    if (folder / "plots.pcap").exists():
+        return read_asterix(folder / "plots.pcap", sensors, date=meta["date"])[0]
+    return empty_frame(PLOT_COLUMNS)
+
+
+def _read_adsb(folder: Path, sensors: list, meta: dict):
+    """adsb.sbs, else Beast binary (adsb.beast) or raw Mode S hex (adsb.hex), decoded with pyModeS."""
+    from centinela.sources import read_beast, read_hex
+    from centinela.sources.clock import start_epoch_s
+
+    # CPR surface positions and local decoding need a reference: the first ADS-B receiver.
+    receiver = next(((s.lat, s.lon) for s in sensors if s.kind == "adsb"), None)
+    if (folder / ADSB).exists():
+        return read_sbs(folder / ADSB)
+    if (folder / "adsb.beast").exists():
+        if meta["date"] is None or meta["start"] is None:
+            raise InputError(folder / SENSORS, 'adsb.beast time stamps are relative: set date = "YYYY-MM-DD" '
+                             'and start = "HH:MM:SS"', field="start")
+        return read_beast(folder / "adsb.beast", t0_s=start_epoch_s(meta["date"], meta["start"]),
+                          reference=receiver)[0]
+    if (folder / "adsb.hex").exists():
+        return read_hex(folder / "adsb.hex", reference=receiver)[0]
+    return empty_frame(ADSB_COLUMNS)

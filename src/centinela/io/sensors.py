@@ -15,14 +15,15 @@ import dataclasses
 import math
 import re
 import tomllib
-from datetime import date as _date, time as _time
+from datetime import date as _date
+from datetime import time as _time
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from centinela.errors import InputError
-from centinela.io._common import atomic_write_text
+from centinela.io._common import atomic_write_text, json_safe
 from centinela.model import SENSOR_KINDS, Sensor
 
 _RADAR_FIELDS = ("scan_s", "range_max_m", "sigma_range_m", "sigma_azimuth_deg", "pd", "clutter_per_scan")
@@ -71,8 +72,9 @@ def write_sensors_toml(sensors: list[Sensor], path: str | Path, date: str | None
             if value is None:
                 continue
             table[f.name] = int(value) if f.name in _INT_FIELDS else (float(value) if f.name in _FLOAT_FIELDS else value)
-        for key, value in (s.extra or {}).items():
-            table.setdefault(key, value)
+        for key, value in json_safe(s.extra or {}).items():
+            if value is not None:  # TOML has no null: an absent key is how it says "none"
+                table.setdefault(key, value)
         tables.append(table)
     doc["sensor"] = tables
     atomic_write_text(path, tomli_w.dumps(doc))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from centinela.errors import InputError
-from centinela.io._common import check_range, first_bad, write_jsonl_frame
+from centinela.io._common import EarliestError, check_range, first_bad, write_jsonl_frame
 from centinela.io._csvfile import read_csv_table, write_csv_table
 from centinela.io._jsonl import iter_jsonl_chunks
 from centinela.model import (
@@ -36,23 +36,32 @@ def write_truth(truth: Truth, scenario_dir: str | Path) -> None:
     write_csv_table(truth.flights, folder / FLIGHTS, TRUTH_FLIGHT_COLUMNS, ["truth_id", "kind"], "truth flights")
     write_jsonl_frame(truth.events, folder / EVENTS, TRUTH_EVENT_COLUMNS, _EVENT_REQUIRED, "truth events")
 
+# optional: the simulator's table of every strip, for the airstrip metrics
+STRIPS = "strips.csv"
+
 
 def read_truth(scenario_dir: str | Path) -> Truth:
     """Read ``scenario_dir/truth/``; raises InputError if the folder or a file is missing or malformed."""
     folder = Path(scenario_dir) / "truth"
     if not folder.is_dir():
         raise InputError(folder, "no truth folder: only simulated scenarios carry ground truth")
+    strips = pd.read_csv(folder / STRIPS, dtype={"strip_id": "string", "successor_of": "string"}) \
+        if (folder / STRIPS).exists() else None
     return Truth(states=_read_states(folder / STATES), flights=_read_flights(folder / FLIGHTS),
-                 events=_read_events(folder / EVENTS))
+                 events=_read_events(folder / EVENTS), strips=strips)
 
 
 def _read_states(path: Path) -> pd.DataFrame:
     df, line_of_row = read_csv_table(path, TRUTH_STATE_COLUMNS, list(TRUTH_STATE_COLUMNS))
-    _check_positions(path, df, line_of_row)
+    first = EarliestError()
+    with first.check():
+        _check_positions(path, df, line_of_row)
     for name in ("truth_id", "on_ground", "transponder"):
-        i = first_bad(df[name].isna())
-        if i is not None:
-            raise InputError(path, f"missing required value {name!r}", line=int(line_of_row[i]), field=name)
+        with first.check():
+            i = first_bad(df[name].isna())
+            if i is not None:
+                raise InputError(path, f"missing required value {name!r}", line=int(line_of_row[i]), field=name)
+    first.raise_if_any()
     return conform(df, TRUTH_STATE_COLUMNS)
 
 
@@ -82,6 +91,9 @@ def _read_events(path: Path) -> pd.DataFrame:
 
 
 def _check_positions(path: Path, df: pd.DataFrame, line_of_row) -> None:
-    check_range(path, df, line_of_row, "t", None, None, required=True, expected="epoch seconds")
-    check_range(path, df, line_of_row, "lat", -90.0, 90.0, required=True, expected="a latitude, -90..90")
-    check_range(path, df, line_of_row, "lon", -180.0, 180.0, required=True, expected="a longitude, -180..180")
+    first = EarliestError()
+    for name, low, high, expected in (("t", None, None, "epoch seconds"), ("lat", -90.0, 90.0, "a latitude, -90..90"),
+                                      ("lon", -180.0, 180.0, "a longitude, -180..180")):
+        with first.check():
+            check_range(path, df, line_of_row, name, low, high, required=True, expected=expected)
+    first.raise_if_any()

@@ -148,7 +148,7 @@ def _alert_rows(alerts: pd.DataFrame) -> list[list[object]]:
             a.get("alert_id"), _utc(a.get("t_issued")), f"{a.get('score', float('nan')):.2f}",
             f"{site.get('lat', float('nan')):.4f}, {site.get('lon', float('nan')):.4f}"
             + (f" ({site.get('airstrip_id')})" if site.get("airstrip_id") else ""),
-            _utc(a.get("eta")), f"±{(a.get('eta_window_s') or 0) / 60:.0f} min", reasons,
+            _utc(a.get("eta")), f"±{(a.get('eta_window_s') or 0) / 120:.0f} min", reasons,
         ])
     return rows
 

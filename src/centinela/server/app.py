@@ -353,7 +353,7 @@ def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed:
         if origin and urlsplit(origin).netloc != ws.headers.get("host"):
             await ws.close(code=WS_FORBIDDEN)  # another site's page must not ride on our session cookie
             return
-        token = ws.cookies.get(SESSION_COOKIE) or ws.query_params.get("token")
+        token = ws.query_params.get("token") or ws.cookies.get(SESSION_COOKIE)
         user = await asyncio.to_thread(store.user_for_token, token) if token else None
         if user is None:
             await ws.close(code=WS_UNAUTHORIZED)

@@ -8,7 +8,7 @@ updates go to everyone logged in; an alert goes only to the subscribers the stor
 
 >>> import asyncio
 >>> from centinela.server.sample import sample_outputs
->>> feed = ReplayFeed.from_outputs(sample_outputs(), "demo", speed=1e6, tick_s=0.0)
+>>> feed = ReplayFeed.from_outputs(sample_outputs(), "demo", speed=1e6, tick_s=0.001)
 >>> batches = asyncio.run(_collect(feed))
 >>> sum(len(b.tracks) for b in batches), sum(len(b.alerts) for b in batches)
 (1300, 1)
@@ -62,8 +62,8 @@ class ReplayFeed:
 
     def __init__(self, tracks: pd.DataFrame, alerts: pd.DataFrame, run_id: str, *, speed: float = 60.0,
                  tick_s: float = DEFAULT_TICK_S, start_s: float | None = None, loop: bool = False):
-        if speed <= 0:
-            raise ValueError(f"speed must be positive, got {speed}")
+        if speed <= 0 or tick_s <= 0:
+            raise ValueError(f"speed and tick_s must be positive, got {speed} and {tick_s}")
         self.tracks = tracks.sort_values("t", kind="stable").reset_index(drop=True)
         self.alerts = alerts.sort_values("t_issued", kind="stable").reset_index(drop=True)
         self.run_id = run_id
@@ -90,19 +90,20 @@ class ReplayFeed:
         t_track = self.tracks["t"].to_numpy(float)
         t_alert = self.alerts["t_issued"].to_numpy(float)
         while True:
-            sim_prev = self.start_s - 1e-9  # the first batch includes rows at exactly start_s
             wall_start = time.monotonic()
-            ticks = 0
-            while sim_prev < self.t_last:
-                ticks += 1
-                sim_now = min(self.start_s + ticks * self.tick_s * self.speed, self.t_last)
+            # The first batch is the picture at start_s; then one batch a tick, each at the end of its tick.
+            sim_prev, sim_now, ticks = -np.inf, self.start_s, 0
+            while True:
                 # Rows with sim_prev < t <= sim_now, found by binary search over the sorted times.
                 i0, i1 = np.searchsorted(t_track, [sim_prev, sim_now], side="right")
                 j0, j1 = np.searchsorted(t_alert, [sim_prev, sim_now], side="right")
                 yield Batch(sim_now, self.run_id, self.tracks.iloc[i0:i1], self.alerts.iloc[j0:j1])
-                sim_prev = sim_now
+                if sim_now >= self.t_last:
+                    break
+                ticks += 1
                 # Sleep to the tick's wall deadline, so slow consumers do not stretch the replay.
                 await asyncio.sleep(max(0.0, wall_start + ticks * self.tick_s - time.monotonic()))
+                sim_prev, sim_now = sim_now, min(self.start_s + ticks * self.tick_s * self.speed, self.t_last)
             if not self.loop:
                 return
 

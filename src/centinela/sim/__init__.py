@@ -13,4 +13,4 @@ parameter; ``docs/simulator.md`` says what is modelled and what is not.
 from centinela.sim.config import default_config, resolve_config
 from centinela.sim.scenario import simulate
 
-__all__ = ["simulate", "default_config", "resolve_config"]
+__all__ = ["default_config", "resolve_config", "simulate"]

@@ -4,7 +4,8 @@ A configuration is a nested dict. ``default_config(profile)`` returns the full s
 merges a user's overrides (a TOML file or a dict with the same nesting) over it. Unknown keys are refused
 with a ValueError naming the dotted key; so are values of the wrong type. Tables under ``sensors`` and
 ``aircraft`` are keyed by id: a new id adds a sensor or an aircraft type, ``enabled = false`` removes a sensor.
-Lists are replaced, not merged.
+Lists are replaced, not merged. Every configuration mistake is a ValueError (the CLI reports those as bad
+input), wrong types included.
 
 Where the numbers come from: DESIGN.md's facts (four air-bridge flights a day, ~10 min on the ground, dawn
 landings, cruise ~70 m/s, VRAEM valley floors 500-1,000 m, helicopters between bases and outposts with no
@@ -98,6 +99,7 @@ _DEFAULTS: dict[str, Any] = {
         "transponder_on_probability": 0.0, "transponder_on_duration_s": [120.0, 600.0],
         "spoof_icao24_probability": 0.5,
         "bolivia_box": [-14.5, -11.5, -68.0, -65.5], "bolivia_strips": 8,
+        "return_to_origin_probability": 0.6, "approach_near_end_probability": 0.7,
     },
     "strips": {
         "pool_size": 12, "min_separation_km": 5.0, "max_elevation_m": 1000.0, "min_elevation_m": 450.0,
@@ -126,6 +128,7 @@ _DEFAULTS: dict[str, Any] = {
         "community_strips": 15, "community_box": [-13.3, -10.8, -74.8, -73.0],
         "stops": [1, 3], "stop_min": [15.0, 60.0], "dawn_fraction": 0.2,
         "cruise_clearance_m": 600.0, "approach_agl_m": 400.0, "approach_valley_km": [10.0, 30.0],
+        "approach_near_end_probability": 0.7, "transponder_off_duration_s": [600.0, 2400.0],
         "transponder_probability": 0.7, "mode_s_probability": 0.6, "adsb_probability": 0.3,
         "flight_plan_probability": 0.5, "transponder_off_midflight_probability": 0.0,
     },
@@ -134,7 +137,7 @@ _DEFAULTS: dict[str, Any] = {
         "airfields": ["SPJC", "SPZO", "SPHO", "SPHY", "SPHU", "SPJJ", "SPIP", "SPMF", "SPAY", "SPTU"],
         "cruise_clearance_m": 900.0, "transponder_probability": 1.0, "mode_s_probability": 0.7,
         "adsb_probability": 0.5, "flight_plan_probability": 0.7, "transponder_off_midflight_probability": 0.0,
-        "local_hours": [7.0, 17.0],
+        "transponder_off_duration_s": [600.0, 2400.0], "local_hours": [7.0, 17.0],
     },
     "airline": {
         # [origin, destination, flights a day in each direction]
@@ -143,7 +146,10 @@ _DEFAULTS: dict[str, Any] = {
         "aircraft_types": ["A320", "AT72"], "regional_max_km": 500.0, "fleet_size": 30,
         "local_hours": [5.0, 21.0], "cruise_alt_m": [9_000.0, 11_500.0], "regional_cruise_alt_m": [5_500.0, 7_500.0],
         "terrain_exempt_km": 40.0, "transponder_off_midflight_probability": 0.0,
+        "transponder_off_duration_s": [600.0, 2400.0],
     },
+    # Flight plans: off-block precedes the take-off by the taxi time; filed times miss the real ones.
+    "flightplans": {"taxi_s": [300.0, 900.0], "time_sigma_s": 300.0},
 }
 
 # The hard profile: worse sensors, more confounders, darker and lower narco flights.
@@ -220,7 +226,7 @@ DESCRIPTIONS: dict[str, str] = {
     "narco.flights_per_day": "mean air-bridge round trips a day (Poisson), DESIGN.md: four",
     "narco.aircraft_types": "types flown (Cessna 206 class, DESIGN.md)",
     "narco.fleet_size": "planes in the air bridge's pool",
-    "narco.cruise_clearance_m": "height above the highest terrain within 3 km ahead en route, m",
+    "narco.cruise_clearance_m": "height above the highest terrain within 8 km (before and ahead) en route, m",
     "narco.approach_agl_m": "height above the valley floor on the terrain-hugging final approach, m",
     "narco.approach_valley_km": "length of the low approach flown along the valley, km [min, max]",
     "narco.departure_valley_km": "length of the climb-out flown along the valley, km [min, max]",
@@ -237,6 +243,14 @@ DESCRIPTIONS: dict[str, str] = {
     "narco.spoof_icao24_probability": "share of those that squawk a real aircraft's Mode S address",
     "narco.bolivia_box": "Beni/Pando lowland box of the origin strips [lat_min, lat_max, lon_min, lon_max]",
     "narco.bolivia_strips": "number of Bolivian origin strips",
+    "narco.return_to_origin_probability": "share of flights returning to the strip they came from",
+    "narco.approach_near_end_probability": "share approaching from the valley end nearer their origin (else either)",
+    "mission.approach_near_end_probability": "share approaching from the valley end nearer the previous stop",
+    "mission.transponder_off_duration_s": "how long a transponder stays off, s [min, max]",
+    "general.transponder_off_duration_s": "how long a transponder stays off, s [min, max]",
+    "airline.transponder_off_duration_s": "how long a transponder stays off, s [min, max]",
+    "flightplans.taxi_s": "off-block time before take-off, s [min, max]",
+    "flightplans.time_sigma_s": "error of filed off-block and ETA times (1 sigma), s",
     "strips.pool_size": "clandestine VRAEM strips active at the start",
     "strips.min_separation_km": "minimum distance between strips of the pool, km",
     "strips.max_elevation_m": "strips lie on valley floors below this, m (DESIGN.md: floors 500-1,000 m)",
@@ -334,7 +348,7 @@ def resolve_config(profile: str = "easy", overrides: str | Path | dict | None = 
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"simulator config {path}: not valid TOML ({e})") from None
     if not isinstance(overrides, dict):
-        raise ValueError(f"simulator config must be a dict or a TOML file path, got {type(overrides).__name__}")
+        raise ValueError(f"simulator config must be a dict or a TOML file path, got {type(overrides).__name__}")  # noqa: TRY004
     _merge(cfg, copy.deepcopy(overrides), "", check=True)
     return cfg
 
@@ -350,7 +364,7 @@ def _merge(base: dict, over: dict, prefix: str, *, check: bool) -> None:
         current = base[key]
         if isinstance(current, dict):
             if not isinstance(value, dict):
-                raise ValueError(f"simulator parameter {dotted!r} must be a table, got {value!r}")
+                raise ValueError(f"simulator parameter {dotted!r} must be a table, got {value!r}")  # noqa: TRY004
             _merge(current, value, dotted + ".", check=check)
         else:
             if check:
@@ -365,7 +379,7 @@ def _new_entry(table: str, dotted: str, value: Any) -> Any:
             raise ValueError(f"simulator parameter {dotted!r} must be [lat, lon]")
         return value
     if not isinstance(value, dict):
-        raise ValueError(f"simulator parameter {dotted!r} must be a table")
+        raise ValueError(f"simulator parameter {dotted!r} must be a table")  # noqa: TRY004
     if table == "aircraft":
         template = _DEFAULTS["aircraft"]["C206"]
     else:
@@ -433,11 +447,26 @@ def _description(key: str) -> str:
 
 
 def parameters_markdown() -> str:
-    """The parameter table of docs/simulator.md."""
-    lines = ["| parameter | easy | hard | meaning |", "| --- | --- | --- | --- |"]
-    for key, easy, hard, text in describe_parameters():
-        shown_hard = "" if hard == easy else f"`{hard}`"
-        lines.append(f"| `{key}` | `{easy}` | {shown_hard} | {text} |")
+    """The parameter tables of docs/simulator.md: sensors first (one row each), then everything else."""
+    easy, hard = default_config("easy")["sensors"], default_config("hard")["sensors"]
+    fields = ["kind", "lat", "lon", "scan_s", "range_max_m", "sigma_range_m", "sigma_azimuth_deg", "pd",
+              "clutter_per_scan", "mask_deg", "site_search_km", "mast_m"]
+    lines = ["| sensor | " + " | ".join(fields) + " |", "| --- " * (len(fields) + 1) + "|"]
+    for sensor_id, values in easy.items():
+        cells = []
+        for name in fields:
+            value, other = values.get(name, ""), hard[sensor_id].get(name, "")
+            cells.append(f"{value}" + (f" (hard {other})" if other != value else ""))
+        lines.append(f"| `{sensor_id}` | " + " | ".join(cells) + " |")
+    lines += ["", "| sensor field | meaning |", "| --- | --- |"]
+    lines += [f"| `{key.split('.', 2)[2]}` | {text} |" for key, text in DESCRIPTIONS.items()
+              if key.startswith("sensors.<id>.")]
+    lines += ["", "| parameter | easy | hard | meaning |", "| --- | --- | --- | --- |"]
+    for key, value, other, text in describe_parameters():
+        if key.startswith("sensors."):
+            continue
+        shown_hard = "" if other == value else f"`{other}`"
+        lines.append(f"| `{key}` | `{value}` | {shown_hard} | {text} |")
     return "\n".join(lines)
 
 

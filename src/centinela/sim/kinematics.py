@@ -47,7 +47,7 @@ GLIDE_DISTANCE_M = 3_000.0
 # Final approach at approach speed over this distance, m (helicopters: a third of it).
 APPROACH_DISTANCE_M = 4_000.0
 # Terrain clearance is checked against the highest ground this far ahead and behind, m (en route / low).
-LOOKAHEAD_M, LOW_LOOKAHEAD_M = 3_000.0, 600.0
+LOOKAHEAD_M, LOW_LOOKAHEAD_M = 8_000.0, 600.0
 # Near each end the aircraft flies its departure or approach, not en-route clearance, m.
 TERRAIN_EXEMPT_M = 1_500.0
 # Helicopters lift off to, and hover at, this height before moving or landing, m; vertical speed, m/s.
@@ -183,7 +183,7 @@ def fillet_path(xy: np.ndarray, radius_m: float, step_m: float) -> tuple[np.ndar
         tangent = min(radius_m * np.tan(half), 0.49 * (l1 - consumed), 0.49 * l2)
         tangent = max(tangent, 0.0)
         r = tangent / np.tan(half)
-        p1, p2 = b - d1 * tangent, b + d2 * tangent
+        p1 = b - d1 * tangent
         left = np.array([-d1[1], d1[0]])
         centre = p1 + np.sign(turn) * r * left
         a0 = np.arctan2(*(p1 - centre)[::-1])

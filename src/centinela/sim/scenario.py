@@ -9,14 +9,27 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from centinela.geo.terrain import GeoTiffTerrain, SyntheticTerrainParams, SyntheticVraemTerrain, Terrain, terrain_grid
-from centinela.model import FLIGHTPLAN_COLUMNS, OBSERVATION_COLUMNS, Sensor, Truth, empty_frame
+from centinela.geo.terrain import (
+    GeoTiffTerrain,
+    SyntheticTerrainParams,
+    SyntheticVraemTerrain,
+    Terrain,
+    terrain_grid,
+)
+from centinela.model import (
+    FLIGHTPLAN_COLUMNS,
+    OBSERVATION_COLUMNS,
+    TRUTH_STATE_COLUMNS,
+    Sensor,
+    Truth,
+    empty_frame,
+)
 from centinela.sim import sensors as sensor_models
 from centinela.sim import traffic
 from centinela.sim.config import resolve_config
@@ -24,10 +37,6 @@ from centinela.sim.world import DAY_S, World, build_world
 
 # Flights are drawn for the day before the window too, so that the window starts with traffic in the air.
 LEAD_DAYS = 1
-# Taxi before take-off: off-block time precedes the take-off by this much, s [min, max].
-TAXI_S = (300.0, 900.0)
-# Flight plans are filed with round-ish times that miss the real ones: spread (1 sigma), s.
-PLAN_TIME_SIGMA_S = 300.0
 NO_ICAO_CODE = "ZZZZ"  # ICAO flight plans name a place without a location indicator ZZZZ
 
 
@@ -66,9 +75,8 @@ def simulate(out: str | Path, *, days: float = 1.0, seed: int = 0, profile: str 
     report("traffic", 0.1)
     flights = _draw_traffic(cfg, world, t0, t1, rngs)
     n = max(len(flights), 1)
-    fly_rng = rngs("fly")
     for k, flight in enumerate(flights):
-        traffic.fly_flight(flight, world, fly_rng)
+        traffic.fly_flight(flight, world)
         if k % 10 == 0:
             report("flying", 0.1 + 0.4 * k / n)
     flights = [f for f in flights if f.traj.t_s[0] < t1 and f.traj.t_s[-1] >= t0]
@@ -90,11 +98,11 @@ def simulate(out: str | Path, *, days: float = 1.0, seed: int = 0, profile: str 
                   for post in sensor_list if post.kind == "observer"]
     observations = (pd.concat(obs_frames, ignore_index=True).sort_values("t", kind="stable").reset_index(drop=True)
                     if obs_frames else empty_frame(OBSERVATION_COLUMNS))
-    plans = _flight_plans(flights, t0, t1, rngs("flightplans"))
+    plans = _flight_plans(flights, t0, t1, cfg, rngs("flightplans"))
     truth = _truth(flights, truth_ids, t0, t1, step)
 
     report("writing", 0.9)
-    _write(out, sensor_list, plots, adsb, observations, plans, truth, world)
+    _write(out, sensor_list, plots, adsb, observations, plans, truth, _flight_details(flights, truth_ids), world)
     report("done", 1.0)
     return _summary(out, cfg, profile, seed, days, t0, t1, flights, plots, adsb, observations, plans, truth)
 
@@ -111,11 +119,11 @@ class _Streams:
 
 def _parse_start(text: str) -> float:
     try:
-        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        when = datetime.fromisoformat(str(text))
     except ValueError:
         raise ValueError(f"simulator parameter 'start' must be ISO 8601 like 2026-06-01T00:00:00Z, got {text!r}") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.timestamp()
 
 
@@ -139,7 +147,7 @@ def build_sensors(cfg: dict, terrain: Terrain) -> list[Sensor]:
             continue
         lat, lon = _high_ground(terrain, c["lat"], c["lon"], c["site_search_km"] * 1000.0)
         alt = float(terrain.elevation_m(lat, lon)) + c["mast_m"]
-        common = dict(id=sensor_id, kind=c["kind"], lat=round(lat, 6), lon=round(lon, 6), alt_m=round(alt, 1))
+        common = {"id": sensor_id, "kind": c["kind"], "lat": round(lat, 6), "lon": round(lon, 6), "alt_m": round(alt, 1)}
         if c["kind"] in ("psr", "ssr"):
             out.append(Sensor(**common, scan_s=c["scan_s"], range_max_m=c["range_max_m"],
                               sigma_range_m=c["sigma_range_m"], sigma_azimuth_deg=c["sigma_azimuth_deg"],
@@ -196,43 +204,57 @@ def _truth(flights: list, truth_ids: list[str], t0: float, t1: float, step_s: fl
                     events.append({"kind": kind, "truth_id": tid, "t": t, "lat": round(lat, 6), "lon": round(lon, 6),
                                    "site": site_id, "clandestine": bool(site.clandestine) if site else False})
     states = (pd.concat(frames, ignore_index=True).sort_values(["t", "truth_id"], kind="stable").reset_index(drop=True)
-              if frames else empty_frame({}))
+              if frames else empty_frame(TRUTH_STATE_COLUMNS))
     flights_df = pd.DataFrame({
         "truth_id": truth_ids,
         "kind": [f.kind for f in flights],
         "callsign": pd.array([f.callsign for f in flights], dtype="string"),
         "icao24": pd.array([f.aircraft.icao24 for f in flights], dtype="string"),
-        "aircraft_type": [f.aircraft.aircraft_type for f in flights],
-        "transponder": [f.aircraft.transponder for f in flights],
-        "adsb": [f.aircraft.adsb for f in flights],
-        "flight_plan": [f.flight_plan for f in flights],
-        "spoofed_icao24": pd.array([f.spoof_icao24 for f in flights], dtype="string"),
     })
     events_df = pd.DataFrame(events, columns=["kind", "truth_id", "t", "lat", "lon", "site", "clandestine"])
     events_df = events_df.sort_values(["t", "truth_id"], kind="stable").reset_index(drop=True)
     return Truth(states=states, flights=flights_df, events=events_df)
 
 
-def _flight_plans(flights: list, t0: float, t1: float, rng: np.random.Generator) -> pd.DataFrame:
+def _flight_details(flights: list, truth_ids: list[str]) -> pd.DataFrame:
+    """``truth/flight_details.csv``: what truth/flights.csv does not say about each flight."""
+    text = lambda values: ["" if v is None else v for v in values]
+    flag = lambda values: ["true" if v else "false" for v in values]
+    return pd.DataFrame({
+        "truth_id": truth_ids,
+        "aircraft_type": [f.aircraft.aircraft_type for f in flights],
+        "registration": text(f.aircraft.registration for f in flights),
+        "transponder_fitted": flag(f.aircraft.transponder for f in flights),
+        "adsb": flag(f.aircraft.adsb for f in flights),
+        "flight_plan": flag(f.flight_plan for f in flights),
+        "squawk": text(f.squawk for f in flights),
+        "spoofed_icao24": text(f.spoof_icao24 for f in flights),
+        "transponder_episode": text(f.transponder_episode[0] if f.transponder_episode else None for f in flights),
+        "route": [" ".join([f.leg_sites[0][0].id] + [b.id for _, b in f.leg_sites]) for f in flights],
+    })
+
+
+def _flight_plans(flights: list, t0: float, t1: float, cfg: dict, rng: np.random.Generator) -> pd.DataFrame:
     """One row per leg of every flight that files plans, when the leg's take-off is in the window."""
+    taxi_s, sigma_s = cfg["flightplans"]["taxi_s"], cfg["flightplans"]["time_sigma_s"]
     rows = []
     for f in flights:
         if not f.flight_plan:
             continue
         for (dep, arr), takeoff, landing in zip(f.leg_sites, f.traj.takeoffs, f.traj.landings):
-            off_block = takeoff[0] - rng.uniform(*TAXI_S) + rng.normal(0.0, PLAN_TIME_SIGMA_S)
+            off_block = takeoff[0] - rng.uniform(*taxi_s) + rng.normal(0.0, sigma_s)
             if not t0 <= takeoff[0] < t1:
                 continue
             rows.append({"callsign": f.callsign, "icao24": f.aircraft.icao24,
                          "aircraft_type": f.aircraft.aircraft_type,
                          "origin": dep.icao or NO_ICAO_CODE, "destination": arr.icao or NO_ICAO_CODE,
                          "off_block": float(np.round(off_block)),
-                         "eta": float(np.round(landing[0] + rng.normal(0.0, PLAN_TIME_SIGMA_S)))})
+                         "eta": float(np.round(landing[0] + rng.normal(0.0, sigma_s)))})
     df = pd.DataFrame(rows, columns=list(FLIGHTPLAN_COLUMNS))
     return df.sort_values("off_block", kind="stable").reset_index(drop=True)
 
 
-def _write(out: Path, sensor_list, plots, adsb, observations, plans, truth, world: World) -> None:
+def _write(out: Path, sensor_list, plots, adsb, observations, plans, truth, details, world: World) -> None:
     from centinela.io.flightplans import write_flightplans_csv
     from centinela.io.observations import write_observations_jsonl
     from centinela.io.plots import write_plots_jsonl
@@ -248,7 +270,8 @@ def _write(out: Path, sensor_list, plots, adsb, observations, plans, truth, worl
     write_observations_jsonl(observations, out / "observations.jsonl")
     write_flightplans_csv(plans, out / "flightplans.csv")
     write_truth(truth, out)
-    world.strips_frame().to_csv(out / "truth" / "strips.csv", index=False, float_format="%.3f", lineterminator="\n")
+    world.strips_frame().to_csv(out / "truth" / "strips.csv", index=False, lineterminator="\n")
+    details.to_csv(out / "truth" / "flight_details.csv", index=False, lineterminator="\n")
 
 
 def _summary(out, cfg, profile, seed, days, t0, t1, flights, plots, adsb, observations, plans, truth) -> dict:
@@ -257,8 +280,8 @@ def _summary(out, cfg, profile, seed, days, t0, t1, flights, plots, adsb, observ
     narco_ids = set(truth.flights.loc[truth.flights["kind"] == "narco", "truth_id"])
     return {
         "path": str(out), "profile": profile, "seed": seed, "days": days,
-        "start": datetime.fromtimestamp(t0, timezone.utc).isoformat(),
-        "end": datetime.fromtimestamp(t1, timezone.utc).isoformat(),
+        "start": datetime.fromtimestamp(t0, UTC).isoformat(),
+        "end": datetime.fromtimestamp(t1, UTC).isoformat(),
         "flights": dict(sorted(Counter(f.kind for f in flights).items())),
         "plots": {str(k): int(v) for k, v in plots["sensor"].value_counts().sort_index().items()},
         "adsb_messages": len(adsb),

@@ -6,7 +6,8 @@ over (flight, scan) or (flight, message) pairs; nothing loops per plot.
 - Primary radar (psr): one look per scan, at the moment the beam sweeps the target's azimuth; Gaussian
   range and azimuth noise; detection with probability pd (raised for bigger targets); nothing for aircraft
   on the ground, slower than the MTI's minimum speed (hovering) or with almost no radial speed (tangential
-  fading); nothing below the elevation mask or behind terrain (4/3-earth line of sight); Poisson clutter
+  fading); nothing below the elevation mask or behind terrain (4/3-earth line of sight, via a precomputed
+  :class:`~centinela.geo.terrain.Viewshed`); Poisson clutter
   uniform over the coverage disc. No identity, no altitude.
 - Secondary radar (ssr): the same geometry, only for aircraft whose transponder is on (also on the ground
   if in sight); Mode A squawk and Mode C altitude (100 ft steps), Mode S address and callsign (25 ft) for
@@ -26,7 +27,7 @@ import pandas as pd
 
 from centinela.assess.solar import sun_elevation_deg
 from centinela.geo.frames import bearing_deg, elevation_4_3_earth_deg, geodetic_to_aer, haversine_m
-from centinela.geo.terrain import Terrain, visible_from
+from centinela.geo.terrain import Terrain, Viewshed, visible_from
 from centinela.model import ADSB_COLUMNS, OBSERVATION_COLUMNS, PLOT_COLUMNS, Sensor, empty_frame
 
 FT_M = 0.3048
@@ -139,7 +140,7 @@ def radar_plots(sensor: Sensor, states: StateTable, flights: list, cfg: dict, te
         seen &= s["transponder"]
         factor = np.ones(kinds.size)
     idx = np.flatnonzero(seen)
-    idx = idx[visible_from(sensor, s["lat"][idx], s["lon"][idx], s["alt_m"][idx], terrain)]
+    idx = idx[Viewshed(sensor, terrain, sensor.range_max_m).visible(s["lat"][idx], s["lon"][idx], s["alt_m"][idx])]
     pd_eff = 1.0 - (1.0 - float(sensor.pd)) ** factor[idx]
     idx = idx[rng.random(idx.size) < pd_eff]
     n = idx.size
@@ -152,8 +153,7 @@ def radar_plots(sensor: Sensor, states: StateTable, flights: list, cfg: dict, te
     if sensor.kind == "ssr":
         _add_transponder_replies(plots, flights, flight[idx], s["alt_m"][idx], cfg)
     plots = pd.concat([plots, _clutter(sensor, scan0, t0_s, t1_s, rng)], ignore_index=True)
-    plots = plots[(plots["t"] >= t0_s) & (plots["t"] < t1_s)]
-    return plots.sort_values("t", kind="stable").reset_index(drop=True)
+    return plots_frame([plots[(plots["t"] >= t0_s) & (plots["t"] < t1_s)]])
 
 
 def _add_transponder_replies(plots: pd.DataFrame, flights: list, flight_idx: np.ndarray, alt_m: np.ndarray,
@@ -199,6 +199,7 @@ def adsb_messages(receivers: list[Sensor], states: StateTable, flights: list, cf
         return empty_frame(ADSB_COLUMNS)
     first, last = _in_window(states.t_first, states.t_last, t0_s, t1_s)
     equipped = np.flatnonzero(equipped)
+    views = [Viewshed(rx, terrain, rx.range_max_m) for rx in receivers]
     frames = []
     for msg_type, period in ((3, a["position_interval_s"]), (4, a["velocity_interval_s"]),
                              (1, a["identity_interval_s"])):
@@ -206,7 +207,7 @@ def adsb_messages(receivers: list[Sensor], states: StateTable, flights: list, cf
         local, t = _pairs(first[equipped] - phase, last[equipped] - phase, t0_s, period)
         flight, t = equipped[local], t + phase[local]
         s = states.at(flight, t)
-        keep = s["transponder"] & _heard(receivers, s, terrain, a["message_loss"], rng)
+        keep = s["transponder"] & _heard(receivers, views, s, a["message_loss"], rng)
         flight, s = flight[keep], {k: v[keep] for k, v in s.items()}
         n = flight.size
         icao = np.array([f.aircraft.icao24 for f in flights], dtype=object)[flight]
@@ -233,14 +234,14 @@ def adsb_messages(receivers: list[Sensor], states: StateTable, flights: list, cf
     return out.sort_values(["t", "msg_type"], kind="stable").reset_index(drop=True)
 
 
-def _heard(receivers: list[Sensor], s: dict, terrain: Terrain, loss: float, rng: np.random.Generator) -> np.ndarray:
+def _heard(receivers: list[Sensor], views: list[Viewshed], s: dict, loss: float,
+           rng: np.random.Generator) -> np.ndarray:
     heard = np.zeros(s["lat"].size, bool)
-    for rx in receivers:
+    for rx, view in zip(receivers, views):
         todo = np.flatnonzero(~heard)
         near = haversine_m(rx.lat, rx.lon, s["lat"][todo], s["lon"][todo]) <= rx.range_max_m
         todo = todo[near]
-        vis = visible_from(rx, s["lat"][todo], s["lon"][todo], s["alt_m"][todo], terrain)
-        todo = todo[vis]
+        todo = todo[view.visible(s["lat"][todo], s["lon"][todo], s["alt_m"][todo])]
         heard[todo[rng.random(todo.size) >= loss]] = True
     return heard
 

@@ -11,6 +11,7 @@ Kinds (``truth/flights.csv``): ``narco`` (air bridge), ``military`` (army helico
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,7 +147,7 @@ def narco_flights(cfg: dict, world: World, day_start_s: float, fleets, rng: np.r
         strip = world.strips.choose(landing_s)
         world.strips.record_landing(strip, landing_s)
         origin = bolivia[int(rng.integers(len(bolivia)))]
-        back = origin if rng.random() < 0.6 else bolivia[int(rng.integers(len(bolivia)))]
+        back = origin if rng.random() < n["return_to_origin_probability"] else bolivia[int(rng.integers(len(bolivia)))]
         ground_s = 60.0 * float(np.clip(rng.normal(n["ground_time_mean_min"], n["ground_time_sigma_min"]),
                                         *n["ground_time_range_min"]))
         inbound, outbound = _valley_legs(world, strip, origin, back, n, n["approach_agl_m"], rng)
@@ -176,7 +177,7 @@ def _valley_legs(world: World, strip: Site, come_from: Site, go_to: Site, c: dic
     walks = [valley_walk(terrain, strip.lat, strip.lon, h, approach_m) for h in axis]
     # Usually the valley end nearer to where the plane comes from; sometimes the far one (hidden longer).
     d = [haversine_m(w[0][-1], w[1][-1], come_from.lat, come_from.lon) for w in walks]
-    k = int(np.argmin(d)) if rng.random() < 0.7 else int(rng.integers(2))
+    k = int(np.argmin(d)) if rng.random() < c["approach_near_end_probability"] else int(rng.integers(2))
     entry_lat, entry_lon = walks[k][0][::-1], walks[k][1][::-1]
     inbound = Leg(np.r_[[[come_from.lat, come_from.lon]], np.c_[entry_lat, entry_lon]],
                   clearance_m=c["cruise_clearance_m"], low_from=1, low_agl_m=low_agl_m,
@@ -215,13 +216,13 @@ def military_flights(cfg: dict, world: World, day_start_s: float, fleets, rng) -
         route.append(home)
         aircraft = fleets["military"][int(rng.integers(len(fleets["military"])))]
         segments: list = [Stop(rng.uniform(*PRE_TAKEOFF_S))]
-        for a, b in zip(route[:-1], route[1:]):
+        for a, b in itertools.pairwise(route):
             hover = rng.uniform(*m["hover_s"]) if rng.random() < m["hover_probability"] else 0.0
             segments.append(Leg(np.array([[a.lat, a.lon], [b.lat, b.lon]]), clearance_m=rng.uniform(*m["agl_m"]),
                                 speed_mps=rng.uniform(*m["speed_mps"]), hover_s=hover, dep_site=a.id, arr_site=b.id))
             segments.append(Stop(rng.uniform(*m["stop_min"]) * 60.0 if b is not home else rng.uniform(*POST_LANDING_S)))
         flights.append(Flight("military", aircraft, Plan(segments, performance(cfg, aircraft.aircraft_type)),
-                              ("takeoff", 0, start), leg_sites=list(zip(route[:-1], route[1:]))))
+                              ("takeoff", 0, start), leg_sites=list(itertools.pairwise(route))))
     return flights
 
 
@@ -245,7 +246,7 @@ def mission_flights(cfg: dict, world: World, day_start_s: float, fleets, rng) ->
         route = [home, *visits, home]
         segments: list = [Stop(rng.uniform(*PRE_TAKEOFF_S))]
         previous_out: Leg | None = None
-        for a, b in zip(route[:-1], route[1:]):
+        for a, b in itertools.pairwise(route):
             nxt = route[route.index(b) + 1] if b is not home else None
             if b.kind == "community":
                 inbound, outbound = _valley_legs(world, b, a, nxt or home, c, c["approach_agl_m"], rng)
@@ -270,7 +271,7 @@ def mission_flights(cfg: dict, world: World, day_start_s: float, fleets, rng) ->
                         ("takeoff", 0, start), callsign=aircraft.registration,
                         squawk=VFR_SQUAWK if aircraft.transponder else None,
                         flight_plan=bool(rng.random() < c["flight_plan_probability"]),
-                        leg_sites=list(zip(route[:-1], route[1:])))
+                        leg_sites=list(itertools.pairwise(route)))
         _maybe_switch_off(flight, c, rng)
         flights.append(flight)
     return flights
@@ -327,13 +328,13 @@ def airline_flights(cfg: dict, world: World, day_start_s: float, fleets, rng) ->
 
 
 def _maybe_switch_off(flight: Flight, c: dict, rng: np.random.Generator) -> None:
-    """Some legitimate flights lose or switch off their transponder mid-flight, for 10-40 min."""
+    """Some legitimate flights lose or switch off their transponder mid-flight for a while."""
     if flight.aircraft.transponder and rng.random() < c["transponder_off_midflight_probability"]:
-        flight.transponder_episode = ("off", rng.uniform(0.2, 0.7), rng.uniform(600.0, 2400.0))
+        flight.transponder_episode = ("off", rng.uniform(0.2, 0.7), rng.uniform(*c["transponder_off_duration_s"]))
 
 
 # --- flying -------------------------------------------------------------------------------------------------
-def fly_flight(flight: Flight, world: World, rng: np.random.Generator) -> Flight:
+def fly_flight(flight: Flight, world: World) -> Flight:
     """Fly the plan, place it in time by its anchor event, and work out the transponder's state per second."""
     traj = fly(flight.plan, world.terrain)
     kind, k, when = flight.anchor

@@ -8,6 +8,7 @@ goes out of use and, days later, a successor opens a few km away (:class:`StripP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -38,12 +39,18 @@ class Site:
     uses: int = 0
 
 
+@lru_cache(maxsize=1)
+def airport_registry() -> dict:
+    """The ``airportsdata`` registry (ICAO code -> record), loaded once."""
+    import airportsdata
+
+    return airportsdata.load()
+
+
 def airfield_sites(codes: list[str], terrain: Terrain) -> dict[str, Site]:
     """Registered airfields from the ``airportsdata`` package (elevation from the terrain, which is levelled
     to the published one)."""
-    import airportsdata
-
-    registry = airportsdata.load()
+    registry = airport_registry()
     out = {}
     for code in codes:
         if code not in registry:
@@ -151,9 +158,9 @@ class World:
             "lat": [round(s.lat, 6) for s in rows],
             "lon": [round(s.lon, 6) for s in rows],
             "elevation_m": [round(s.elevation_m, 1) for s in rows],
-            "clandestine": [s.clandestine for s in rows],
-            "active_from": [s.active_from if np.isfinite(s.active_from) else np.nan for s in rows],
-            "cratered_t": [s.active_until if np.isfinite(s.active_until) else np.nan for s in rows],
+            "clandestine": ["true" if s.clandestine else "false" for s in rows],
+            "active_from": [round(s.active_from, 1) if np.isfinite(s.active_from) else np.nan for s in rows],
+            "cratered_t": [round(s.active_until, 1) if np.isfinite(s.active_until) else np.nan for s in rows],
             "successor_of": [s.successor_of or "" for s in rows],
         })
 
@@ -168,9 +175,7 @@ def build_world(cfg: dict, terrain: Terrain, t0_s: float, rng: np.random.Generat
     for base_id, (lat, lon) in cfg["military"]["bases"].items():
         sites[base_id] = Site(base_id, lat, lon, float(terrain.elevation_m(lat, lon)), "base")
     fixed = [(s.lat, s.lon) for s in sites.values()]
-    import airportsdata
-
-    registered = [(a["lat"], a["lon"]) for a in airportsdata.load().values()
+    registered = [(a["lat"], a["lon"]) for a in airport_registry().values()
                   if box[0] - 1 < a["lat"] < box[1] + 1 and box[2] - 1 < a["lon"] < box[3] + 1]
 
     m = cfg["military"]
@@ -182,8 +187,8 @@ def build_world(cfg: dict, terrain: Terrain, t0_s: float, rng: np.random.Generat
         sites[f"OUT-{k:02d}"] = Site(f"OUT-{k:02d}", row.lat, row.lon, row.elevation_m, "outpost")
 
     st = cfg["strips"]
-    floor_kw = dict(max_elevation_m=st["max_elevation_m"], min_elevation_m=st["min_elevation_m"],
-                    max_slope=st["max_slope"], min_relief_m=st["min_relief_m"], step_deg=SITE_GRID_DEG)
+    floor_kw = {"max_elevation_m": st["max_elevation_m"], "min_elevation_m": st["min_elevation_m"],
+                    "max_slope": st["max_slope"], "min_relief_m": st["min_relief_m"], "step_deg": SITE_GRID_DEG}
     mi = cfg["mission"]
     community = spread_pick(flat_sites(terrain, *mi["community_box"], **floor_kw), mi["community_strips"],
                             st["min_separation_km"] * 1000.0, rng, avoid=registered + fixed,

@@ -137,7 +137,8 @@ class _Bytes:
     """A byte buffer with safe vectorised reads: positions past the end read as zero."""
 
     def __init__(self, data: bytes):
-        self.a = np.concatenate([np.frombuffer(data, dtype=np.uint8), np.zeros(8, np.uint8)])
+        self.raw = bytes(data) + bytes(8)  # for the block walk: indexing bytes is fast, numpy scalars are not
+        self.a = np.frombuffer(self.raw, dtype=np.uint8)
         self.size = len(data)
 
     def u8(self, pos: np.ndarray) -> np.ndarray:
@@ -236,10 +237,10 @@ def _walk_blocks(buf: _Bytes, begin: int, end: int, source: str, stats: DecodeSt
     """(start, length, category) of each data block between ``begin`` and ``end``. A block whose length
     does not fit ends the walk (nothing after it can be trusted): it is counted malformed."""
     blocks = []
-    a = buf.a
+    a = buf.raw
     p = begin
     while p < end:
-        length = (int(a[p + 1]) << 8 | int(a[p + 2])) if p + 3 <= end else 0
+        length = (a[p + 1] << 8 | a[p + 2]) if p + 3 <= end else 0
         if length < 3 or p + length > end:
             message = (f"byte {p}: data block header cut off" if p + 3 > end else
                        f"byte {p}: data block length {length} does not fit (only {end - p} bytes left)")
@@ -248,7 +249,7 @@ def _walk_blocks(buf: _Bytes, begin: int, end: int, source: str, stats: DecodeSt
             stats.malformed += 1
             stats.note_error(f"{source}: {message}")
             break
-        blocks.append((p, length, int(a[p])))
+        blocks.append((p, length, a[p]))
         p += length
     return blocks
 
@@ -344,16 +345,19 @@ def _plots_from_records(buf: _Bytes, rec: _Records, t: np.ndarray, sensor: np.nd
     p220 = s["220"]
     icao = np.full(n, None, dtype=object)
     has = np.flatnonzero(p220 >= 0)
-    icao[has] = [f"{a:06x}" for a in buf.uint(p220[has], 3)]
+    if has.size:
+        address, inverse = np.unique(buf.uint(p220[has], 3), return_inverse=True)
+        icao[has] = np.array([f"{a:06x}" for a in address], dtype=object)[inverse.ravel()]
 
     p240 = s["240"]
     callsign = np.full(n, None, dtype=object)
     has = np.flatnonzero(p240 >= 0)
     if has.size:
-        bits = buf.uint(p240[has], 6)
+        bits, inverse = np.unique(buf.uint(p240[has], 6), return_inverse=True)  # few distinct callsigns
         codes = np.stack([(bits >> (42 - 6 * k)) & 0x3F for k in range(8)], axis=1)
         text = _CHARS[codes].view("S8").ravel()
-        callsign[has] = [c.decode("ascii").strip() or None for c in text]
+        names = np.array([c.decode("ascii").strip() or None for c in text], dtype=object)
+        callsign[has] = names[inverse.ravel()]
 
     return pd.DataFrame({
         "t": t, "sensor": pd.array(sensor, dtype="string"), "range_m": rho, "azimuth_deg": theta, "alt_m": alt,
@@ -572,7 +576,7 @@ def encode_cat048_records(plots: pd.DataFrame, sac: np.ndarray, sic: np.ndarray,
     theta = np.mod(np.round(plots["azimuth_deg"].to_numpy(dtype=np.float64) / THETA_LSB_DEG), 65536)
 
     def optional(name: str) -> pd.Series:
-        return plots[name] if name in plots else pd.Series(pd.NA, index=plots.index, dtype=PLOT_COLUMNS[name])
+        return plots[name] if name in plots else pd.Series(index=plots.index, dtype=PLOT_COLUMNS[name])
 
     squawk = optional("squawk").astype("string")
     has_sq = squawk.notna().to_numpy()

@@ -505,9 +505,11 @@ class ModeSDecoder:
         callsign = np.full(n, None, dtype=object)
         ident = np.flatnonzero(msg_type == 1)
         if ident.size:
-            codes = np.stack([_bits(me[ident], 42 - 6 * k, 6) for k in range(8)], axis=1)
+            words, inverse = np.unique(me[ident] & np.uint64((1 << 48) - 1), return_inverse=True)
+            codes = np.stack([_bits(words, 42 - 6 * k, 6) for k in range(8)], axis=1)
             text = _callsign_chars()[codes].view("S8").ravel()
-            callsign[ident] = [s.decode("ascii").strip() or None for s in text]
+            names = np.array([s.decode("ascii").strip() or None for s in text], dtype=object)
+            callsign[ident] = names[inverse.ravel()]
 
         gs = gs_kt * KT_MPS
         return {

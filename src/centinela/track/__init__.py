@@ -28,14 +28,25 @@ import pandas as pd
 from centinela import model
 from centinela.track.linking import flight_numbers
 from centinela.track.measurements import (
-    MEASUREMENT_COLUMNS, adsb_positions, batch_bounds, default_batch_s, measurement_table,
+    MEASUREMENT_COLUMNS,
+    adsb_positions,
+    batch_bounds,
+    default_batch_s,
+    measurement_table,
     measurements_from_scenario,
 )
 from centinela.track.params import TrackerParams
 from centinela.track.tracker import TRACK_OUTPUT_COLUMNS, Tracker, concat_rows
 
-__all__ = ["track", "Tracker", "TrackerParams", "measurements_from_scenario", "MEASUREMENT_COLUMNS",
-           "adsb_positions", "TRACK_OUTPUT_COLUMNS"]
+__all__ = [
+    "MEASUREMENT_COLUMNS",
+    "TRACK_OUTPUT_COLUMNS",
+    "Tracker",
+    "TrackerParams",
+    "adsb_positions",
+    "measurements_from_scenario",
+    "track",
+]
 
 IDENTITY_COLUMNS = ("icao24", "callsign", "squawk")
 

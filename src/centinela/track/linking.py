@@ -8,7 +8,8 @@ continuations are one *flight*, kept as separate tracks with the gap visible, an
 A candidate old track qualifies when the gap is short enough and the new track starts either
 
 - near where the old one was last measured (``stop``: it stopped, landed or hovered), or
-- near where the old one would be by dead reckoning (``flight``: it flew on unseen),
+- near where the old one would be by dead reckoning (``flight``: it flew on unseen through a hole in the
+  cover; the allowed miss grows with the distance flown),
 
 and the two tracks' identities (Mode S address, callsign) do not conflict; the same Mode S address links
 regardless of place. The cost of a pair is its distance over the allowed distance; new tracks and old ones are
@@ -19,7 +20,8 @@ matched one-to-one at least total cost.
 >>> new = LinkEnds(t_s=np.array([600.0, 600.0]), xy_m=np.array([[1500.0, 800.0], [90_000.0, 0.0]]),
 ...                v_mps=np.zeros((2, 2)), icao24=np.array([None, None], object),
 ...                callsign=np.array([None, None], object))
->>> link_cost(old, new, max_gap_s=1800.0, radius_m=5000.0, speed_fraction=0.2)[0].round(2).tolist()
+>>> link_cost(old, new, max_gap_s=1800.0, radius_m=5000.0, dead_reckoning_miss_m=2000.0,
+...           speed_fraction=0.2)[0].round(2).tolist()
 [0.34, inf]
 """
 from __future__ import annotations
@@ -46,14 +48,14 @@ class LinkEnds:
 
 def _conflict(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) True where both identities are known and differ."""
-    known_a = np.array([v is not None for v in a], bool)
-    known_b = np.array([v is not None for v in b], bool)
+    known_a, known_b = pd.notna(a), pd.notna(b)
     differ = a[:, None] != b[None, :]
     return known_a[:, None] & known_b[None, :] & differ
 
 
 def link_cost(
-    old_last: LinkEnds, new_first: LinkEnds, *, max_gap_s: float, radius_m: float, speed_fraction: float
+    old_last: LinkEnds, new_first: LinkEnds, *, max_gap_s: float, radius_m: float, dead_reckoning_miss_m: float,
+    speed_fraction: float,
 ) -> np.ndarray:
     """(n_old, n_new) cost of each continuation; ``inf`` where it is not plausible."""
     gap = new_first.t_s[None, :] - old_last.t_s[:, None]
@@ -62,10 +64,10 @@ def link_cost(
     dead_reckoned = old_last.xy_m[:, None, :] + old_last.v_mps[:, None, :] * gap[..., None]
     miss = np.hypot(*(new_first.xy_m[None, :, :] - dead_reckoned).transpose(2, 0, 1))
     flown = np.hypot(old_last.v_mps[:, 0], old_last.v_mps[:, 1])[:, None] * gap
-    flight_cost = miss / (radius_m + speed_fraction * flown)
+    flight_cost = miss / (dead_reckoning_miss_m + speed_fraction * flown)
     cost = np.minimum(stop_cost, flight_cost)
     same_address = (old_last.icao24[:, None] == new_first.icao24[None, :]) & ~_conflict(old_last.icao24, new_first.icao24)
-    same_address &= np.array([v is not None for v in old_last.icao24])[:, None]
+    same_address &= pd.notna(old_last.icao24)[:, None]
     cost = np.where(same_address, 0.0, cost)
     plausible = (gap >= 0.0) & (gap <= max_gap_s) & (cost <= 1.0)
     plausible &= ~_conflict(old_last.icao24, new_first.icao24) & ~_conflict(old_last.callsign, new_first.callsign)
@@ -99,7 +101,7 @@ def flight_numbers(
         return np.empty(0, np.int64)
     position = pd.Series(np.arange(n), index=track_no)
     edges = [np.asarray(links, dtype=np.int64).reshape(-1, 2)]
-    known = np.flatnonzero(np.array([a is not None for a in icao24], bool))
+    known = np.flatnonzero(pd.notna(icao24))
     if len(known) > 1:
         order = known[np.lexsort((first_t[known], icao24[known].astype(str)))]
         same = icao24[order[1:]] == icao24[order[:-1]]

@@ -46,7 +46,7 @@ class ImmModels:
     def standard(
         cls, *, cv_accel_psd_m2ps3: float, ct_accel_psd_m2ps3: float, turn_rate_dps: float,
         cv_sojourn_s: float, ct_sojourn_s: float,
-    ) -> "ImmModels":
+    ) -> ImmModels:
         omega = np.radians(turn_rate_dps)
         return cls(
             turn_rate_rps=np.array([0.0, omega, -omega]),

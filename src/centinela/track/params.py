@@ -81,17 +81,23 @@ class TrackerParams:
     # A confirmed track with no update for this long is deleted: 6 scans of a 10-s radar, so a target with
     # Pd 0.8 is lost by chance once in 15,000 scans, while a landed or hovering aircraft ends quickly.
     max_coast_s: float = 60.0
-    # Two tracks closer than this, with velocities within ``merge_speed_mps``, are one aircraft: the younger
-    # is dropped (a duplicate born when one sensor's plot missed the other's track gate).
+    # A tentative track closer than this to another track, with a velocity within ``merge_speed_mps``, is a
+    # duplicate (born when one sensor's plot missed the track's gate) and is dropped — unless one sensor
+    # updated both in the same batch (it saw two objects). Two confirmed tracks are never merged: each has
+    # stood on its own for several scans, as aircraft in formation do.
     merge_radius_m: float = 300.0
     merge_speed_mps: float = 10.0
 
     # --- flight linking -----------------------------------------------------------------------------------
     # A track that ends and one that starts later are one flight when the gap is at most ``link_max_gap_s``
     # (30 min covers a ground stop of 5–20 min plus the time out of radar cover on approach and climb) and
-    # either the new one starts within ``link_radius_m`` of where the old one ended (a landing and take-off
-    # out of radar cover, or a hover), or where the old one would be by dead reckoning, within
-    # ``link_radius_m`` plus ``link_speed_fraction`` of the distance flown (a hole in the cover).
+    # either
+    # - the new one starts within ``link_radius_m`` of where the old one was last measured (it landed and took
+    #   off, or hovered, out of radar sight: a few km covers the approach and climb below the radar horizon), or
+    # - it starts where the old one would be by dead reckoning, within ``link_dead_reckoning_miss_m`` (two
+    #   tracks' position errors and a little drift) plus ``link_speed_fraction`` of the distance flown unseen
+    #   (a heading change of ~10° or a speed change of 20 %): a hole in the radar cover.
     link_max_gap_s: float = 1_800.0
     link_radius_m: float = 5_000.0
+    link_dead_reckoning_miss_m: float = 2_000.0
     link_speed_fraction: float = 0.2

@@ -34,7 +34,6 @@ from centinela.track import motion
 from centinela.track.assign import candidate_pairs, gnn_assign
 from centinela.track.convert import SensorGeometry
 from centinela.track.linking import LinkEnds, link_cost, match_links
-from centinela.track.measurements import MEASUREMENT_COLUMNS, RADAR_KINDS
 from centinela.track.params import TrackerParams
 
 TENTATIVE, CONFIRMED = 1, 2
@@ -56,6 +55,9 @@ ADSB_VELOCITY_SIGMA_MPS = 5.0
 # Initial climb-rate uncertainty of a new altitude track: light aircraft climb at up to ~5 m/s.
 INIT_CLIMB_SIGMA_MPS = 5.0
 
+# Which sensors updated a track in a batch is a bit mask in an int64 (the ADS-B pseudo-sensor included).
+MAX_SENSORS = 63
+
 TRACK_OUTPUT_COLUMNS: dict[str, str] = {**model.TRACK_COLUMNS, **model.TRACK_OPTIONAL_COLUMNS}
 
 
@@ -68,10 +70,10 @@ class _Table:
     def __len__(self) -> int:
         return len(next(iter(vars(self).values())))
 
-    def take(self, index: np.ndarray) -> "_Table":
+    def take(self, index: np.ndarray) -> _Table:
         return _Table(**{k: v[index] for k, v in vars(self).items()})
 
-    def extend(self, other: "_Table") -> "_Table":
+    def extend(self, other: _Table) -> _Table:
         return _Table(**{k: np.concatenate([v, getattr(other, k)]) for k, v in vars(self).items()})
 
 
@@ -106,6 +108,11 @@ def _strings(values: pd.Series | None, n: int, *, lower: bool = False) -> np.nda
     if lower:
         s = s.str.lower()
     return np.array(s.astype(object).where(s.notna() & (s != ""), None), dtype=object)
+
+
+def _known(values: np.ndarray) -> np.ndarray:
+    """Elementwise over an object array of identities: is the value known (not None)?"""
+    return pd.notna(values)
 
 
 def _floats(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -149,6 +156,8 @@ class Tracker:
             if not used:
                 raise ValueError("Tracker needs at least one psr, ssr or adsb sensor, or a frame_origin")
             frame_origin = (float(np.mean([s.lat for s in used])), float(np.mean([s.lon for s in used])))
+        if len(used) >= MAX_SENSORS:
+            raise ValueError(f"the tracker handles at most {MAX_SENSORS - 1} sensors, got {len(used)}")
         if not any(s.kind == "adsb" for s in used):
             used.append(model.Sensor(p.adsb_sensor_id, "adsb", frame_origin[0], frame_origin[1], 0.0))
         self.frame = LocalFrame(*frame_origin)
@@ -205,6 +214,8 @@ class Tracker:
         if len(measurements) == 0:
             return None
         batch = self.prepare(measurements) if isinstance(measurements, pd.DataFrame) else measurements
+        # Tracks that went quiet before this batch end first, even when nothing at all came in between.
+        self._end_and_drop(float(batch.t.min()))
         tr = self._tracks
         tr.batch_sensors = np.zeros(len(tr), np.int64)
         order = np.lexsort((batch.sensor, self._kind_order[batch.sensor]))
@@ -314,7 +325,7 @@ class Tracker:
     def _latest_per_aircraft(plots: _Table) -> _Table:
         """ADS-B: the last position of each aircraft in the batch (positions come every second or so; one
         per batch is what the track reports, and the GNN allows one measurement per track per sensor)."""
-        known = plots.icao24 != None  # noqa: E711
+        known = _known(plots.icao24)
         if not known.any():
             return plots
         idx_known = np.flatnonzero(known)
@@ -359,7 +370,7 @@ class Tracker:
                + q_max * dt**3 / 3.0 + largest_eigenvalue_2x2(R0).max())
         # The coarse radius must hold the identity gate for tracks with an address, the ordinary gate otherwise;
         # the turn models drift ½·ω·v·dt² off the straight line; the plots spread over the batch.
-        has_address = tr.icao24 != None  # noqa: E711
+        has_address = _known(tr.icao24)
         gate = np.where(has_address, max(self.gate_d2, self.params.identity_gate_d2), self.gate_d2)
         turn = 0.5 * np.abs(self.models.turn_rate_rps).max() * speed * dt**2
         radius = np.sqrt(gate * var) + turn + speed * half_span
@@ -373,8 +384,8 @@ class Tracker:
 
     def _address_pairs(self, plots: _Table) -> tuple[np.ndarray, np.ndarray]:
         tr = self._tracks
-        plot_has = plots.icao24 != None  # noqa: E711
-        track_has = tr.icao24 != None  # noqa: E711
+        plot_has = _known(plots.icao24)
+        track_has = _known(tr.icao24)
         if not plot_has.any() or not track_has.any():
             return np.empty(0, np.intp), np.empty(0, np.intp)
         index = pd.Index(tr.icao24[track_has].astype(str))
@@ -411,15 +422,15 @@ class Tracker:
         """Per pair: the same Mode S address? a conflicting address or callsign (which forbids the pair)?"""
         tr = self._tracks
         a_track, a_plot = tr.icao24[ti], plots.icao24[pj]
-        a_known = (a_track != None) & (a_plot != None)  # noqa: E711
+        a_known = _known(a_track) & _known(a_plot)
         same = a_known & (a_track == a_plot)
         c_track, c_plot = tr.callsign[ti], plots.callsign[pj]
-        c_known = (c_track != None) & (c_plot != None)  # noqa: E711
+        c_known = _known(c_track) & _known(c_plot)
         return same, (a_known & ~same) | (c_known & (c_track != c_plot))
 
     def _squawk_terms(self, ti: np.ndarray, plots: _Table, pj: np.ndarray) -> np.ndarray:
         s_track, s_plot = self._tracks.squawk[ti], plots.squawk[pj]
-        known = (s_track != None) & (s_plot != None)  # noqa: E711
+        known = _known(s_track) & _known(s_plot)
         return np.where(known, np.where(s_track == s_plot, 1.0, -1.0) * self.params.squawk_llr, 0.0)
 
     def _apply(self, k: int, ti: np.ndarray, plots: _Table, pj: np.ndarray, z: np.ndarray, R: np.ndarray,
@@ -434,7 +445,7 @@ class Tracker:
         self._update_altitude(k, ti, plots, pj)
         for name in ("icao24", "squawk", "callsign"):
             value = getattr(plots, name)[pj]
-            known = value != None  # noqa: E711
+            known = _known(value)
             getattr(tr, name)[ti[known]] = value[known]
 
     def _update_altitude(self, k: int, ti: np.ndarray, plots: _Table, pj: np.ndarray) -> None:
@@ -504,7 +515,8 @@ class Tracker:
 
     # --- life cycle ---------------------------------------------------------------------------------------
     def _merge_duplicates(self, t_now: float) -> None:
-        """Two tracks on one aircraft (close, same velocity, no identity conflict): keep the better one."""
+        """A tentative track on an aircraft that already has a track (close, same velocity, no identity conflict,
+        not both seen by one sensor now): drop it, keeping its identity."""
         p = self.params
         tr = self._tracks
         if len(tr) < 2:
@@ -516,9 +528,12 @@ class Tracker:
             return
         i, j = pairs[:, 0], pairs[:, 1]
         close = np.hypot(*(xc[i, 2:] - xc[j, 2:]).T) <= p.merge_speed_mps
+        close &= (tr.batch_sensors[i] & tr.batch_sensors[j]) == 0  # one sensor saw both: two aircraft
+        # Two confirmed tracks have each stood on their own for several scans: two aircraft in formation.
+        close &= (tr.status[i] == TENTATIVE) | (tr.status[j] == TENTATIVE)
         for name in ("icao24", "callsign"):
             a, b = getattr(tr, name)[i], getattr(tr, name)[j]
-            close &= ~((a != None) & (b != None) & (a != b))  # noqa: E711
+            close &= ~(_known(a) & _known(b) & (a != b))
         removed = np.zeros(len(tr), bool)
         for a, b in pairs[close]:  # a handful at most: pairs of one aircraft
             if removed[a] or removed[b]:
@@ -572,7 +587,7 @@ class Tracker:
         if len(last.t_s) == 0:
             return
         cost = link_cost(last, first, max_gap_s=p.link_max_gap_s, radius_m=p.link_radius_m,
-                         speed_fraction=p.link_speed_fraction)
+                         dead_reckoning_miss_m=p.link_dead_reckoning_miss_m, speed_fraction=p.link_speed_fraction)
         old, young = match_links(cost)
         if len(old) == 0:
             return
