@@ -1,7 +1,7 @@
 """Tracker benchmark: Centinela against a standard Stone Soup tracker on the same plots, accuracy against the
 posterior Cramér–Rao bound, and the real-time margin on the busiest simulated hour.
 
-    .venv/bin/python bench/bench_tracker.py            # everything (about 10 minutes on 2 shared cores)
+    .venv/bin/python bench/bench_tracker.py            # everything (about 20 minutes on 2 shared cores, nearly all Stone Soup)
     .venv/bin/python bench/bench_tracker.py --quick    # smaller scenes, for a smoke test
 
 Needs the ``bench`` extra (``pip install -e .[bench]`` → stonesoup). Prints a Markdown section to paste into
@@ -272,7 +272,7 @@ def pcrb_position_velocity(truth: pd.DataFrame, sensor: model.Sensor, plot_t: np
 
 
 def accuracy(runs: int, seed: int) -> pd.DataFrame:
-    """Monte-Carlo RMSE of one target 60 km from one radar (no clutter), straight and turning, next to the
+    """Monte-Carlo RMSE of one target 72–102 km from one radar (no clutter), straight and turning, next to the
     PCRB of the same geometry (CV noise for straight legs, the turn models' noise for turns)."""
     p = TrackerParams()
     sensor = radars(clutter_per_scan=0.0)[0]
@@ -391,7 +391,7 @@ def main() -> None:
               f"| {parts(g)} | {parts(h)} |", flush=True)
     print("\nGOSPA: c = 2 km, p = 1, α = 2, every 10 s, centinela.evaluate.gospa (a track is present between two "
           "updates at most 60 s apart).\n")
-    print("### Accuracy against the posterior Cramér–Rao bound (one radar, target 45–100 km out, Pd 0.9, "
+    print("### Accuracy against the posterior Cramér–Rao bound (one radar, target 72–102 km out, Pd 0.9, "
           f"{5 if quick else 30} runs)\n")
     acc = accuracy(5 if quick else 30, seed=1)
     print("| segment | position RMSE (m) | PCRB as flown (m) | PCRB with the tracker's q (m) | velocity RMSE (m/s) "

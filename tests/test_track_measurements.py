@@ -1,14 +1,16 @@
 """Measurement conversion and preparation: geometry against geo.frames, covariance consistency, ADS-B."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+from test_track_synth import adsb_messages, path, radar, radar_plots, scenario
 
 from centinela import model
 from centinela.geo.frames import LocalFrame, geodetic_to_aer
 from centinela.track import adsb_positions, measurements_from_scenario
 from centinela.track.convert import SensorGeometry
-from test_track_synth import adsb_messages, path, radar, radar_plots, scenario
 
 # A radar 250 km from the frame origin: meridian convergence and earth curvature both matter there.
 FAR_RADAR = model.Sensor("R", "psr", -11.0, -72.5, 3600.0, sigma_range_m=120.0, sigma_azimuth_deg=0.35)
@@ -82,5 +84,5 @@ def test_batches_are_time_ordered_and_hold_one_scan():
     batches = list(measurements_from_scenario(scene))
     assert sum(map(len, batches)) == len(scene.plots) + (scene.adsb.msg_type == 3).sum()
     assert all(b.t.max() - b.t.min() < 10.0 for b in batches)
-    assert all(a.t.max() <= b.t.min() for a, b in zip(batches, batches[1:]))
+    assert all(a.t.max() <= b.t.min() for a, b in itertools.pairwise(batches))
     assert {"PSR-1", "ADSB-1"} <= set(pd.concat(batches).sensor)

@@ -36,6 +36,10 @@ assessment reads their value at the flight's last update.
                              it (within 200 km, 7° or 3 km of the line): a plausible legal origin
 ``airfield_ahead``           a registered airfield or a military base lies ahead on the current course (same
                              cone): a plausible legal destination
+``appears_at_cruise``        the mean speed of the track's first updates is a light plane's cruise (≥ 60 m/s):
+                             it flew in from beyond radar cover rather than climbing out of a strip in view
+``starts_at_strip``          the track begins within 5 km of a catalogue strip known by then (a take-off from a
+                             strip that is not a registered airfield)
 ``starts_at_airfield``       the track begins within 5 km of a registered airfield
 ``starts_at_base``           the track begins within 3 km of a military base
 ``night``                    share of updates so far flown in the dark (sun below −6°, before civil dawn or
@@ -66,7 +70,7 @@ whole flight:
 
 >>> from centinela.assess.indicators import AIRBORNE_INDICATORS, LANDING_INDICATORS
 >>> len(AIRBORNE_INDICATORS), len(LANDING_INDICATORS)
-(22, 9)
+(24, 9)
 """
 from __future__ import annotations
 
@@ -84,7 +88,8 @@ AIRBORNE_INDICATORS = [
     "no_transponder", "transponder_switched_off", "no_flight_plan", "from_bolivia", "near_bolivia",
     "arrives_from_bolivia",
     "low_level", "contact_gaps", "light_plane_speed", "helicopter_speed", "slow_flight", "fast_flight",
-    "course_from_bolivia", "straight_flight", "airfield_behind", "airfield_ahead", "starts_at_airfield",
+    "course_from_bolivia", "straight_flight", "airfield_behind", "airfield_ahead", "appears_at_cruise",
+    "starts_at_strip", "starts_at_airfield",
     "starts_at_base", "night", "dawn", "short_track",
 ]
 LANDING_INDICATORS = [
@@ -262,6 +267,12 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
     first = g.cumcount().to_numpy() == 0
     start_lat = pd.Series(np.where(first, lat, np.nan)).groupby(flight).transform("first").to_numpy()
     start_lon = pd.Series(np.where(first, lon, np.nan)).groupby(flight).transform("first").to_numpy()
+    out["appears_at_cruise"] = (_first_speed_mps(rows) >= LIGHT_PLANE_MIN_MPS).astype(float)
+    start_t = g["t"].transform("first").to_numpy(float)
+    clandestine = airstrips[~airstrips["registered"].astype("boolean").fillna(False).to_numpy(bool)] \
+        if airstrips is not None and len(airstrips) else None
+    out["starts_at_strip"] = _begins_at_known_place(start_lat, start_lon, start_t, None, clandestine,
+                                                    with_bases=False).astype(float)
     out["starts_at_airfield"] = _near(start_lat, start_lon, registered, TAKEOFF_RADIUS_M).astype(float)
     bases = military_bases()
     out["starts_at_base"] = (nearest_distance_m(start_lat, start_lon, bases["lat"], bases["lon"])
@@ -288,6 +299,16 @@ def _legal_places(registered: pd.DataFrame | None) -> pd.DataFrame:
     if registered is None or len(registered) == 0:
         return bases.reset_index(drop=True)
     return pd.concat([registered[["lat", "lon"]], bases], ignore_index=True)
+
+
+def _first_speed_mps(rows: pd.DataFrame) -> np.ndarray:
+    """Per update, the mean ground speed of the flight's first :data:`FIRST_COURSE_UPDATES` updates up to that
+    one (causal)."""
+    flight = rows["flight"].astype(str).to_numpy()
+    k = rows.groupby("flight", sort=False).cumcount().to_numpy()
+    early = k < FIRST_COURSE_UPDATES
+    total = pd.Series(np.where(early, rows["speed_mps"].to_numpy(float), 0.0)).fillna(0.0).groupby(flight).cumsum()
+    return total.to_numpy() / np.minimum(k + 1, FIRST_COURSE_UPDATES)
 
 
 def _first_course_deg(rows: pd.DataFrame) -> np.ndarray:
@@ -461,11 +482,14 @@ def _bearing_to_bolivia_deg(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return out
 
 
-def _begins_at_known_place(lat, lon, t, registered: pd.DataFrame | None, airstrips: pd.DataFrame | None) -> np.ndarray:
+def _begins_at_known_place(lat, lon, t, registered: pd.DataFrame | None, airstrips: pd.DataFrame | None, *,
+                           with_bases: bool = True) -> np.ndarray:
     """Whether each point is within :data:`TAKEOFF_RADIUS_M` of a registered airfield or of a catalogue strip
     already known at time ``t`` (first seen before it), or within :data:`BASE_RADIUS_M` of a military base."""
     lat, lon, t = (np.atleast_1d(np.asarray(v, float)) for v in (lat, lon, t))
-    near = _near(lat, lon, registered, TAKEOFF_RADIUS_M) | _near(lat, lon, military_bases(), BASE_RADIUS_M)
+    near = _near(lat, lon, registered, TAKEOFF_RADIUS_M)
+    if with_bases:
+        near |= _near(lat, lon, military_bases(), BASE_RADIUS_M)
     if airstrips is not None and len(airstrips):
         first_seen = airstrips["first_seen"].to_numpy(float) if "first_seen" in airstrips else np.zeros(len(airstrips))
         from centinela.geo.frames import haversine_m

@@ -20,13 +20,19 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from centinela.detect import sites
-from centinela.geo.frames import destination, haversine_m
+from centinela.detect.crossings import flight_key
+from centinela.geo.frames import EARTH_RADIUS_M, destination, haversine_m
 
 # A track with no update for longer than this (6 scans of a 10 s radar) has lost the aircraft.
 SEGMENT_GAP_S = 60.0
 # Motion at an edge is averaged over this window: ~6 radar scans, enough to damp plot noise, short enough
 # that the final approach is not mixed with the pattern before it.
 EDGE_WINDOW_S = 60.0
+# Fewer updates than this give no reliable speed or heading: false tracks from clutter are this short.
+MIN_SEGMENT_UPDATES = 3
+# Below this displacement / path length an edge window is an orbit (straight flight with plot noise reads
+# ~0.8-1; a full circle reads ~0).
+MIN_STRAIGHTNESS = 0.6
 # A lone landing needs this chance that flat ground lies where it points (sites.refine_with_terrain).
 MIN_LANDABLE = 0.2
 # Below this an on-ground aircraft is taxiing slowly or parked: where it stood.
@@ -72,15 +78,44 @@ def _slope(sel: pd.DataFrame, key: str, y: str) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
 
 
+def _edge_velocity(sel: pd.DataFrame, gs) -> tuple[pd.Series, pd.Series]:
+    """North and east velocity (m/s) over each edge window: the least-squares slope of the positions when
+    the window has 3 updates or more (a tracker's velocity is not settled in a track's first updates, and
+    plots are), else the mean of the tracker's velocities."""
+    lat_rate = _slope(sel, "segment", "lat")  # degrees per second
+    lon_rate = _slope(sel, "segment", "lon")
+    cos_lat = np.cos(np.radians(gs["lat"].mean()))
+    metres_per_degree = np.radians(1.0) * EARTH_RADIUS_M
+    vn = lat_rate * metres_per_degree
+    ve = lon_rate * metres_per_degree * cos_lat
+    enough = gs.size() >= MIN_SEGMENT_UPDATES
+    vn = vn.where(enough & vn.notna(), gs["vn_mps"].mean())
+    ve = ve.where(enough & ve.notna(), gs["ve_mps"].mean())
+    return vn, ve
+
+
+def _straightness(sel: pd.DataFrame, vn: pd.Series, ve: pd.Series) -> pd.Series:
+    """Displacement over path length in each edge window: ~1 flying straight (less a little for plot noise),
+    near 0 circling (a climbing or descending orbit), where the heading says nothing about the strip."""
+    same = sel["segment"].to_numpy() == np.roll(sel["segment"].to_numpy(), 1)
+    same[:1] = False
+    step = haversine_m(np.roll(sel["lat"].to_numpy(float), 1), np.roll(sel["lon"].to_numpy(float), 1),
+                       sel["lat"].to_numpy(float), sel["lon"].to_numpy(float))
+    path = pd.Series(np.where(same, step, 0.0), index=sel.index).groupby(sel["segment"]).sum()
+    span = sel.groupby("segment")["t"].agg(lambda t: t.max() - t.min())
+    path_speed = path / span.where(span > 0)
+    return np.hypot(vn, ve) / path_speed
+
+
 def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
     """One row per segment: its last (``last``) or first update and the motion averaged over the window."""
     g = m.groupby("segment", sort=True)
     edge = g.tail(1) if last else g.head(1)
-    edge = edge.set_index("segment")
+    edge = edge.assign(_row=edge.index).set_index("segment")
     t_edge = m["segment"].map(edge["t"])
     sel = m[(m["t"] - t_edge).abs() <= EDGE_WINDOW_S]
     gs = sel.groupby("segment")
-    vn, ve = gs["vn_mps"].mean(), gs["ve_mps"].mean()
+    vn, ve = _edge_velocity(sel, gs)
     out = pd.DataFrame({
         "segment": edge.index,
         "track_id": edge["track_id"].to_numpy(),
@@ -97,7 +132,14 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
     out["heading_deg"] = (np.degrees(np.arctan2(ve, vn)) % 360.0).reindex(edge.index).to_numpy(float)
     out["accel_mps2"] = _slope(sel, "segment", "speed_mps").reindex(edge.index).to_numpy(float)
     out["vz_mps"] = _slope(sel, "segment", "alt_m").reindex(edge.index).to_numpy(float)
-    out["cruise_mps"] = g["speed_mps"].quantile(0.9).reindex(edge.index).to_numpy(float)
+    # Cruise speed is the flight's (all its tracks), not one fragment's: a short final-approach fragment
+    # must still read as slow.
+    flight = pd.Series(flight_key(m), index=m.index)
+    cruise = m["speed_mps"].groupby(flight).quantile(0.9)
+    out["cruise_mps"] = flight.loc[edge["_row"]].map(cruise).to_numpy(float)
+    out["circling"] = (_straightness(sel, vn, ve) < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False).to_numpy(bool)
+    out["window_lat"] = gs["lat"].mean().reindex(edge.index).to_numpy(float)
+    out["window_lon"] = gs["lon"].mean().reindex(edge.index).to_numpy(float)
     step = m["t"].diff().where(m["segment"] == m["segment"].shift())
     out["scan_s"] = step.groupby(m["segment"]).median().reindex(edge.index).fillna(10.0).to_numpy(float)
     out["n_updates"] = g.size().reindex(edge.index).to_numpy(int)
@@ -110,6 +152,11 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
                                                                         for x in str(v).split(",")}))
                                             ).reindex(edge.index).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _reliable(edges: pd.DataFrame) -> pd.DataFrame:
+    """Edges of segments with enough updates to have a speed and a heading (clutter makes short tracks)."""
+    return edges[edges["n_updates"] >= MIN_SEGMENT_UPDATES].reset_index(drop=True)
 
 
 def _site_frame(edges: pd.DataFrame, arriving: bool, sensors, terrain) -> pd.DataFrame:
@@ -290,13 +337,14 @@ def _candidate_pairs(ends: pd.DataFrame, starts: pd.DataFrame, p: StopParams) ->
 
 def _airborne_continuation(ends: pd.DataFrame, starts: pd.DataFrame, ei: np.ndarray, si: np.ndarray) -> np.ndarray:
     """Whether the start continues the end's flight through a coverage hole: it lies where the aircraft
-    would be had it kept flying (implied speed between half and twice its speed)."""
+    would be had it kept flying (implied speed between half the slower and twice the faster edge speed)."""
     dt = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
     d = haversine_m(ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei],
                     starts["lat"].to_numpy(float)[si], starts["lon"].to_numpy(float)[si])
-    v = np.fmax(ends["speed_mps"].to_numpy(float)[ei], 1.0)
+    v_end, v_start = ends["speed_mps"].to_numpy(float)[ei], starts["speed_mps"].to_numpy(float)[si]
     implied = d / np.fmax(dt, 1.0)
-    return (implied >= 0.5 * v) & (implied <= 2.0 * v + 20.0)
+    # Between half the slower and twice the faster of the two speeds: the aircraft may be slowing down.
+    return (implied >= 0.5 * np.fmin(v_end, v_start)) & (implied <= 2.0 * np.fmax(v_end, v_start) + 20.0)
 
 
 def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopParams | None = None) -> pd.DataFrame:
@@ -306,8 +354,8 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
         return pd.DataFrame()
     m = _segments(m)
     events = _observed_events(m, p)
-    ends = _site_frame(_edges(m, last=True), True, sensors, terrain)
-    starts = _site_frame(_edges(m, last=False), False, sensors, terrain)
+    ends = _site_frame(_reliable(_edges(m, last=True)), True, sensors, terrain)
+    starts = _site_frame(_reliable(_edges(m, last=False)), False, sensors, terrain)
     ends["cue"], starts["cue"] = _cue(ends, True, sensors), _cue(starts, False, sensors)
 
     ei, si = _candidate_pairs(ends, starts, p)

@@ -60,7 +60,9 @@ def _label(m: pd.DataFrame) -> pd.DataFrame:
          accel > ACCEL_MPS2, accel < -ACCEL_MPS2],
         ["low_slow", "climb", "descent"], "cruise")
     phase = np.where(has_alt, by_altitude, by_kinematics)
-    phase = np.where(speed < HOVER_SPEED_MPS, "hover", phase)
+    # Only with altitude: a primary radar's MTI drops targets this slow, so a primary-only track reading
+    # under 5 m/s is a filter transient, not a hover.
+    phase = np.where((speed < HOVER_SPEED_MPS) & has_alt, "hover", phase)
     phase = np.where(m["on_ground"].to_numpy(bool), "ground", phase)
     return pd.DataFrame({
         "track_id": m["track_id"], "t": m["t"], "phase": phase,

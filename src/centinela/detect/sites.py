@@ -44,7 +44,8 @@ SIGMA_ALONG_MIN_M = 150.0
 # is one ground roll (plus the half scan before it vanished) away.
 LOW_AGL_M = 100.0
 MAX_EXTRAPOLATION_M = 15_000.0
-COVERAGE_SIGMA_FRACTION = 0.35  # beyond this the last plot says nothing useful about the strip
+COVERAGE_SIGMA_FRACTION = 0.35
+SIGMA_CIRCLING_MIN_M = 1_000.0  # an orbit is ~0.5-1 km across; the strip is at least that uncertain  # beyond this the last plot says nothing useful about the strip
 # --- terrain prior ----------------------------------------------------------------------------------------
 # A strip needs ~600 m of usable length; slope is measured over that baseline.
 STRIP_HALF_LENGTH_M = 300.0
@@ -141,8 +142,15 @@ def extrapolate(items: pd.DataFrame, *, arriving: bool, sensors=None, terrain=No
         x = float(min(x, MAX_EXTRAPOLATION_M))
         sigma_cross = float(np.hypot(SIGMA_ALONG_MIN_M, x * np.sin(np.radians(SIGMA_HEADING_DEG))))
         sigma_pos = float(r.sigma_pos_m) if np.isfinite(r.sigma_pos_m) else 0.0
-        cov = _rotated_cov(bearing, np.hypot(sigma_along, sigma_pos), np.hypot(sigma_cross, sigma_pos))
-        s_lat, s_lon = destination(float(r.lat), float(r.lon), bearing, x)
+        if getattr(r, "circling", False):
+            # An orbit to lose or gain height: no heading to follow. The strip is somewhere around the orbit,
+            # about as far as the estimated distance.
+            radius = max(x, SIGMA_CIRCLING_MIN_M)
+            cov = _rotated_cov(0.0, np.hypot(radius, sigma_pos), np.hypot(radius, sigma_pos))
+            s_lat, s_lon, method = float(r.window_lat), float(r.window_lon), method + ", circling"
+        else:
+            cov = _rotated_cov(bearing, np.hypot(sigma_along, sigma_pos), np.hypot(sigma_cross, sigma_pos))
+            s_lat, s_lon = destination(float(r.lat), float(r.lon), bearing, x)
         unseen_s = x / max(0.5 * (v + stop_speed), 10.0)
         rows.append((float(s_lat), float(s_lon), cov[0, 0], cov[0, 1], cov[1, 1], x, unseen_s, method))
     return pd.DataFrame(rows, columns=["site_lat", "site_lon", "cov_ee", "cov_en", "cov_nn", "distance_m",

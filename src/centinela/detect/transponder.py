@@ -36,20 +36,20 @@ LOW_AGL_M = 150.0
 MIN_LIT_UPDATES = 3
 
 
-def _coverage_note(sensors, terrain, lat, lon, alt_m: float) -> tuple[bool, str]:
+def _coverage_note(sensors, terrain, lat, lon, alt_m) -> tuple[bool, str]:
     """Whether some SSR or ADS-B receiver should have heard a transponder at most of these positions, flying
-    at ``alt_m`` (its last reported altitude): in range, above an SSR's elevation mask, and, with a terrain
+    at ``alt_m`` (each position's altitude extrapolated from the last reported one): in range, above an SSR's elevation mask, and, with a terrain
     model, in line of sight (``geo.terrain.visible_from``, the same 4/3-earth test the sensors obey)."""
     coop = [s for s in (sensors or []) if s.kind in ("ssr", "adsb") and s.range_max_m]
     if not coop:
         return True, "no SSR / ADS-B sensor list given"
     lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
-    known_alt = np.isfinite(alt_m)
+    alt = np.broadcast_to(np.asarray(alt_m, float), lat.shape)
+    known_alt = bool(np.isfinite(alt).all())
     heard_by = []
     for s in coop:
         seen = haversine_m(s.lat, s.lon, lat, lon) <= s.range_max_m
         if known_alt:
-            alt = np.full(lat.shape, float(alt_m))
             if s.kind == "ssr":  # an ADS-B receiver has no elevation mask
                 seen &= geodetic_to_aer(s.lat, s.lon, s.alt_m, lat, lon, alt)[1] >= (s.mask_deg or 0.0)
             if terrain is not None and seen.any():
@@ -124,19 +124,24 @@ def _within_flights(df: pd.DataFrame, sensors, terrain) -> list[dict]:
             dark_rows = dark_rows[~coop[dark_rows]]
             sample = dark_rows[:: max(1, len(dark_rows) // 5)]  # a few dark positions are enough
             covered, note = _coverage_note(sensors, terrain, df["lat"].to_numpy(float)[sample],
-                                           df["lon"].to_numpy(float)[sample], _last_altitude(df, g, edge["t"]))
+                                           df["lon"].to_numpy(float)[sample],
+                                           _altitude_then(df, g, edge["t"], df["t"].to_numpy(float)[sample]))
             if not covered:
                 continue  # no transponder could have been heard there: silence says nothing
+            handover_s = abs(float(df.at[i_dark, "t"] - df.at[i_coop, "t"]))
             evidence = {"method": "one flight", "identity": _identity(df, i_coop), "coverage": note,
-                        "dark_s": round(float(dark_to - dark_from), 1),
+                        "dark_s": round(float(dark_to - dark_from), 1), "handover_s": round(handover_s, 1),
                         "primary_updates_while_dark": len(dark_rows)}
+            # Seen lit and dark within a few scans: the same aircraft for sure. Across a longer blank the
+            # tracker's link could join two aircraft.
+            confidence = 0.9 if handover_s <= HANDOVER_S else 0.5
             ids = [df.at[i_coop, "track_id"], df.at[i_dark, "track_id"]]
             if not going_dark:
                 ids = ids[::-1]
             flight = df.at[i_dark, "flight_id"] if "flight_id" in df else None
             t0, t1 = (df.at[i_coop, "t"], df.at[i_dark, "t"]) if going_dark else (df.at[i_dark, "t"], df.at[i_coop, "t"])
             events.append(_event("transponder_off" if going_dark else "transponder_on", t0, t1, df.at[i_coop, "lat"],
-                                 df.at[i_coop, "lon"], ids, 0.9, evidence, flight))
+                                 df.at[i_coop, "lon"], ids, confidence, evidence, flight))
     return events
 
 
@@ -148,11 +153,18 @@ def _steady(coop_rows: pd.DataFrame, group, t: float, going_dark: bool) -> bool:
     return int(window.sum()) >= MIN_LIT_UPDATES
 
 
-def _last_altitude(df: pd.DataFrame, group, t: float) -> float:
-    rows = df[(df["_flight"] == group) & (df["t"] <= t + 1e-6) & df["alt_m"].notna()]
+def _altitude_then(df: pd.DataFrame, group, t_known: float, t: np.ndarray) -> np.ndarray:
+    """The flight's altitude at times ``t``, carried on from its reported altitude nearest ``t_known`` at its
+    vertical rate then (a descending airliner sinks below an SSR's mask as it goes dark), never below the
+    ground under it."""
+    rows = df[(df["_flight"] == group) & df["alt_m"].notna()]
     if rows.empty:
-        rows = df[(df["_flight"] == group) & df["alt_m"].notna()]
-    return float(rows["alt_m"].iloc[-1]) if len(rows) else np.nan
+        return np.full(len(t), np.nan)
+    k = int(np.argmin(np.abs(rows["t"].to_numpy(float) - t_known)))
+    last = rows.iloc[k]
+    vz = float(last["vz_mps"]) if np.isfinite(last["vz_mps"]) else 0.0
+    alt = float(last["alt_m"]) + vz * (np.asarray(t, float) - float(last["t"]))
+    return np.maximum(alt, np.nan_to_num(float(last["ground_m"]), nan=-np.inf))
 
 
 def _track_edges(df: pd.DataFrame, last: bool) -> pd.DataFrame:
@@ -199,8 +211,10 @@ def _across_tracks(df: pd.DataFrame, sensors, terrain) -> list[dict]:
             if dark_s < MIN_DARK_S:
                 continue
             other_rows = dark[dark["track_id"] == other]
-            covered, note = _coverage_note(sensors, terrain, other_rows["lat"].to_numpy(float)[::5],
-                                           other_rows["lon"].to_numpy(float)[::5], float(e["alt_m"]))
+            sample = other_rows.iloc[::5]
+            covered, note = _coverage_note(sensors, terrain, sample["lat"].to_numpy(float),
+                                           sample["lon"].to_numpy(float),
+                                           _altitude_then(df, e["_flight"], e["t"], sample["t"].to_numpy(float)))
             if not covered:
                 continue
             confidence = 0.8 * float(np.clip(1.0 - d[k] / (2 * HANDOVER_DISTANCE_M), 0.5, 1.0))

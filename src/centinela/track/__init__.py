@@ -84,9 +84,10 @@ def track(scenario: model.Scenario, *, progress: Callable[[float], None] | None 
 
 
 def _with_hindsight(frame: pd.DataFrame, links: list[tuple[int, int]], max_gap_s: float) -> pd.DataFrame:
-    by_track = frame.groupby("track_id", sort=False)
     for name in IDENTITY_COLUMNS:
-        frame[name] = by_track[name].transform(lambda s: s.ffill().bfill())
+        frame[name] = frame.groupby("track_id", sort=False)[name].ffill()
+        frame[name] = frame.groupby("track_id", sort=False)[name].bfill()
+    by_track = frame.groupby("track_id", sort=False)
     summary = by_track.agg(first_t=("t", "min"), last_t=("t", "max"), icao24=("icao24", "last"))
     numbers = summary.index.str[1:].astype(np.int64).to_numpy()
     icao = summary["icao24"].astype(object).where(summary["icao24"].notna(), None).to_numpy()
