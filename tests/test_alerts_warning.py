@@ -25,6 +25,7 @@ def test_inbound_air_bridge_flight_is_alerted_once_with_site_and_eta_window():
     assert haversine_m(site["lat"], site["lon"], STRIP_LAT, STRIP_LON) < 2_000.0
     assert abs(alert["eta"] - t_land) <= alert["eta_window_s"] / 2, "the landing falls inside the ETA window"
     assert 0.0 <= alert["score"] <= 1.0
+    assert "no_transponder" in alert["indicators"], "the alert says why it was raised"
     updates = alert["updates"]
     assert updates and all(u["t"] > alert["t_issued"] for u in updates)
     assert max(u["t"] for u in updates) < t_land, "updates stop when the flight lands"

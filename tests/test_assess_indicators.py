@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from centinela import model
-from centinela.assess.examples import airliner_with_plan, dark_dawn_stop, helicopter_hop, NOON_T0
+from centinela.assess.examples import NOON_T0, airliner_with_plan, dark_dawn_stop, helicopter_hop
 from centinela.assess.explanations import HELICOPTER_HOP, explain
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
@@ -86,8 +86,8 @@ def test_airborne_indicators_are_causal():
     """The value at an update equals the value computed from the track cut at that update."""
     case = dark_dawn_stop()
     rows = track_rows(case.scenario, case.outputs, registered=case.registered)
-    kwargs = dict(events=case.outputs.events, flightplans=case.scenario.flightplans, registered=case.registered,
-                  airstrips=case.outputs.airstrips)
+    kwargs = {"events": case.outputs.events, "flightplans": case.scenario.flightplans,
+              "registered": case.registered, "airstrips": case.outputs.airstrips}
     full = airborne_indicators(rows, **kwargs)
     for cut in (5, 60, len(rows) // 2, len(rows) - 1):
         prefix = rows.iloc[: cut + 1]

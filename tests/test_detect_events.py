@@ -218,3 +218,23 @@ def test_identity_lost_out_of_receiver_range_is_not_a_switch_off():
     events = detect_events(_fused_track_with_dark_middle().assign(
         sensors=lambda d: d["sensors"].str.replace("ADSB-1", "ADSB-FAR")), sensors=[RADAR, far_receiver])
     assert not events["kind"].str.startswith("transponder").any()
+
+
+def test_departure_first_seen_circling_still_pairs_with_the_arrival():
+    # The plane lands, and the radar first sees it again climbing in an orbit 1.5 km north of the strip
+    # (a circling climb out of a valley): its heading says nothing, but the stop is still found.
+    arrival = air_bridge_stop(*SITE, approach_from_deg=180.0, depart_to_deg=0.0)
+    touchdown_t = float(arrival.loc[arrival["on_ground"], "t"].iloc[0])
+    arrival_tracks = radar_tracks(arrival[arrival["t"] < touchdown_t], RADAR, TERRAIN, seed=6)
+    angles = np.radians(np.arange(0, 361, 30))
+    t_start = touchdown_t + 700.0 - T0
+    orbit = [(t_start + 7.0 * k, 400.0 * np.sin(a), 1_500.0 + 400.0 * np.cos(a), 1_500.0, False)
+             for k, a in enumerate(angles)]
+    orbit.append((orbit[-1][0] + 300.0, 0.0, 1_900.0 + 12_000.0, 2_500.0, False))
+    departure = trajectory(orbit, *SITE, step_s=10.0)
+    departure["track_id"], departure["sigma_pos_m"], departure["alt_m"] = "P9", 40.0, np.nan
+    tracks = pd.concat([arrival_tracks, departure[arrival_tracks.columns.drop("sensors")]], ignore_index=True)
+    events = detect_events(tracks, sensors=[RADAR], terrain=TERRAIN)
+    stop = events[events["kind"] == "ground_stop"].iloc[0]
+    assert "circling" in stop["evidence"]["departure"]["method"]
+    assert haversine_m(stop["lat"], stop["lon"], *SITE) < 1_000.0

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from centinela import model
 from centinela.io.outputs import read_outputs, write_outputs
 from centinela.server.sample import sample_outputs
-from centinela.store import Store, add_user
-from centinela.store import schema
+from centinela.store import Store, add_user, schema
 from centinela.store.schema import SCHEMA_VERSION, SchemaError
 from centinela.store.throwaway import PostgresUnavailable, postgres_cluster, server_bindir
 

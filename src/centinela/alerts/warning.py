@@ -6,31 +6,39 @@ would have given at that moment. When the score first reaches the model's operat
 is airborne, has not landed yet and is heading for a strip, one alert is raised; later updates of the same
 flight refine it (``updates``) until it lands, instead of raising new alerts.
 
-**Where.** The candidate strips at time t are the strips of the airstrip catalogue already known at t (first
-seen before t; the catalogue a live system would hold) and the registered airfields. A GPS-guided plane flies
-nearly straight at its strip, so each candidate is weighed by how well the bearing to it agrees with the
-aircraft's course (a Gaussian in the angle off the nose, wider when the strip is close because a track's course
-is noisy and the final turn is not yet flown), by how far it is (a strip beyond the reach of the remaining
-flight is unlikely), and by its history: a clandestine strip already used by earlier flights is the likeliest
-destination (air-bridge pilots reuse strips until they are cratered). Registered airfields count for little in
-a suspect flight's choice: the air bridge lands where there is no one to see it.
+**Where.** The candidate strips at time t are the clandestine strips of the airstrip catalogue already known at
+t (first seen before t: the catalogue a live system would hold, earlier runs included). Registered airfields are
+not candidates: the air bridge lands where no one sees it. A GPS-guided plane flies nearly straight at its strip,
+so each candidate is weighed by how well the bearing to it agrees with the aircraft's course (a Gaussian in the
+angle off the nose, wider when the strip is close because a track's course is noisy and the final turn is not
+yet flown), by how far it is, and by its history: a strip already used by earlier flights is the likeliest
+destination (air-bridge crews reuse strips until they are cratered). When no known strip lies ahead the site is
+the dead-reckoned position at the ETA, with an uncertainty of a third of the distance to it (at least 5 km):
+an honest "somewhere ahead", not a strip.
 
-**When.** ETA = now + distance to the strip / ground speed + the slow-down of the approach. The window around
-it grows with the time still to fly (course changes, speed changes, holding before landing); its width is the
-model file's ``eta_window`` (fitted in training so that the stated share of landings falls inside).
+**When.** With a strip: ETA = now + distance / ground speed + the slow-down of the approach, and a window that
+grows with the time still to fly. Without one, the flight's own timing is the best guide: the air bridge lands
+"just after dawn" (DESIGN.md), so the ETA is the next time the morning sun at the aircraft reaches the elevation
+at which training landings happened (their median), if that is within the next three hours; otherwise the
+typical time from alert to landing in training. All widths are the model file's ``eta_window``, fitted in
+training so that the stated share of landings falls inside.
 
 >>> from centinela.alerts.warning import EtaWindow
->>> EtaWindow(min_width_s=300.0, width_per_s_to_go=0.2).width_s(3000.0)
+>>> float(EtaWindow(min_width_s=300.0, width_per_s_to_go=0.2).width_s(3000.0))
 600.0
+>>> t = dawn_eta([1_780_308_000.0], [-12.5], [-73.8], sun_elevation_deg=-3.0)   # 05:00 local, 1 June
+>>> round((float(t[0]) - 1_780_308_000.0) / 60)   # minutes until the sun is 3° below the horizon
+60
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from centinela import model
+from centinela.assess.explanations import explain
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     LANDING_KINDS,
@@ -53,8 +61,14 @@ SIGMA_CROSS_TRACK_M = 3_000.0
 MAX_SITE_DISTANCE_M = 200_000.0
 # Candidates more than this far off the nose are not where the flight is going.
 MAX_OFF_COURSE_DEG = 60.0
-# Prior weight of a registered airfield relative to a never-used clandestine strip, for a suspect flight.
-REGISTERED_PRIOR = 0.2
+# Without a strip ahead, the dead-reckoned site is this uncertain: a third of the distance to it, at least 5 km.
+DEAD_RECKONING_SIGMA_FRACTION = 1.0 / 3.0
+DEAD_RECKONING_SIGMA_MIN_M = 5_000.0
+# The dawn ETA is used when the sun reaches the landing elevation within this time; a flight further from dawn
+# gets the typical time to go.
+DAWN_ETA_HORIZON_S = 3 * 3600.0
+# The ETA is never sooner than this after the update: a flight still airborne and inbound needs a few minutes.
+MIN_TIME_TO_GO_S = 120.0
 # An approach slows a light plane from ~70 to ~30 m/s over the last few km: on average it adds about a minute.
 APPROACH_EXTRA_S = 60.0
 # Ground speed under which a track is not heading anywhere useful to extrapolate (a helicopter hovering, or
@@ -67,50 +81,55 @@ STRIP_SIGMA_M = 300.0
 # are noise, and a score that peaks on them would alert on clutter.
 MIN_UPDATES_TO_ALERT = 12
 
-ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_probability"]
+ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_probability", "eta_basis", "explanations"]
 
 
 @dataclass
 class EtaWindow:
-    """Full width of the ETA window: ``max(min_width_s, width_per_s_to_go * seconds still to fly)``."""
+    """ETA parameters fitted in training. With a strip ahead, the window's full width is
+    ``max(min_width_s, width_per_s_to_go * seconds still to fly)``; with the dawn ETA it is ``dawn_width_s``;
+    otherwise ``typical_width_s`` around ``typical_time_to_go_s``."""
 
     min_width_s: float = 600.0
     width_per_s_to_go: float = 0.5
+    landing_sun_elevation_deg: float = -3.0
+    dawn_width_s: float = 2_400.0
+    typical_time_to_go_s: float = 1_800.0
+    typical_width_s: float = 2_400.0
 
     def width_s(self, time_to_go_s):
         return np.maximum(self.min_width_s, self.width_per_s_to_go * np.asarray(time_to_go_s, float))
 
 
-def candidate_sites(airstrips: pd.DataFrame | None, registered: pd.DataFrame | None, near_lat: np.ndarray,
-                    near_lon: np.ndarray) -> pd.DataFrame:
-    """Strips the flights may use: catalogue strips and registered airfields within reach of the given points.
-    Columns: ``airstrip_id, lat, lon, registered, first_seen, sigma_m``."""
-    frames = []
-    if airstrips is not None and len(airstrips):
-        a = airstrips.dropna(subset=["lat", "lon"])
-        frames.append(pd.DataFrame({
-            "airstrip_id": a["id"].astype(str).to_numpy(), "lat": a["lat"].to_numpy(float),
-            "lon": a["lon"].to_numpy(float), "registered": a["registered"].astype("boolean").fillna(False).to_numpy(bool),
-            "first_seen": a["first_seen"].to_numpy(float) if "first_seen" in a else np.full(len(a), -np.inf),
-            "sigma_m": a["sigma_m"].fillna(STRIP_SIGMA_M).to_numpy(float) if "sigma_m" in a else STRIP_SIGMA_M}))
-    if registered is not None and len(registered) and len(near_lat):
-        lat0, lon0 = float(np.nanmean(near_lat)), float(np.nanmean(near_lon))
-        reach = float(np.nanmax(haversine_m(lat0, lon0, near_lat, near_lon))) + MAX_SITE_DISTANCE_M
-        r = registered.dropna(subset=["lat", "lon"])
-        r = r[haversine_m(lat0, lon0, r["lat"].to_numpy(float), r["lon"].to_numpy(float)) <= reach]
-        known = set(frames[0]["airstrip_id"]) if frames else set()
-        icao = r["icao"].astype(str).to_numpy()
-        keep = np.array([code not in known for code in icao], bool)
-        frames.append(pd.DataFrame({
-            "airstrip_id": icao[keep], "lat": r["lat"].to_numpy(float)[keep], "lon": r["lon"].to_numpy(float)[keep],
-            "registered": True, "first_seen": -np.inf, "sigma_m": 100.0}))
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in
-                             [("airstrip_id", str), ("lat", float), ("lon", float), ("registered", bool),
-                              ("first_seen", float), ("sigma_m", float)]})
-    # Catalogue strips that are registered airfields are already listed once (the catalogue's id wins).
-    out = pd.concat(frames, ignore_index=True)
-    return out.drop_duplicates("airstrip_id").reset_index(drop=True)
+def dawn_eta(t_s, lat, lon, *, sun_elevation_deg: float, horizon_s: float = DAWN_ETA_HORIZON_S) -> np.ndarray:
+    """For each time and place, the next time within ``horizon_s`` at which the rising sun reaches
+    ``sun_elevation_deg`` (to the minute); NaN when it does not."""
+    from centinela.assess.solar import sun_elevation_deg as elevation
+
+    t = np.asarray(t_s, float)
+    steps = np.arange(0.0, horizon_s + 60.0, 60.0)
+    grid = t[:, None] + steps[None, :]
+    sun = elevation(grid, np.asarray(lat, float)[:, None], np.asarray(lon, float)[:, None])
+    rising = np.diff(sun, axis=1) > 0
+    crossed = (sun[:, :-1] < sun_elevation_deg) & (sun[:, 1:] >= sun_elevation_deg) & rising
+    has = crossed.any(axis=1)
+    first = np.argmax(crossed, axis=1)
+    return np.where(has, t + steps[first + 1], np.nan)
+
+
+def candidate_sites(airstrips: pd.DataFrame | None) -> pd.DataFrame:
+    """The clandestine strips of the catalogue: ``airstrip_id, lat, lon, first_seen, sigma_m``."""
+    columns = {"airstrip_id": str, "lat": float, "lon": float, "first_seen": float, "sigma_m": float}
+    if airstrips is None or len(airstrips) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+    a = airstrips.dropna(subset=["lat", "lon"])
+    a = a[~a["registered"].astype("boolean").fillna(False).to_numpy(bool)]
+    return pd.DataFrame({
+        "airstrip_id": a["id"].astype(str).to_numpy(), "lat": a["lat"].to_numpy(float),
+        "lon": a["lon"].to_numpy(float),
+        "first_seen": a["first_seen"].fillna(-np.inf).to_numpy(float) if "first_seen" in a else -np.inf,
+        "sigma_m": a["sigma_m"].fillna(STRIP_SIGMA_M).to_numpy(float) if "sigma_m" in a else STRIP_SIGMA_M,
+    }).drop_duplicates("airstrip_id").reset_index(drop=True)
 
 
 def prior_uses(sites: pd.DataFrame, airstrips: pd.DataFrame | None, events: pd.DataFrame | None,
@@ -142,7 +161,7 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     sigma = np.maximum(SIGMA_COURSE_DEG, np.degrees(np.arctan2(SIGMA_CROSS_TRACK_M, np.maximum(d, 1.0))))
     known = sites["first_seen"].to_numpy(float)[None, :] <= t[:, None]
     ok = known & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
-    prior = np.where(sites["registered"].to_numpy(bool)[None, :], REGISTERED_PRIOR, 1.0) * (1.0 + uses)
+    prior = 1.0 + uses
     # Farther strips are less likely destinations at equal angle (a longer flight has more room to turn).
     log_w = -0.5 * (off / sigma) ** 2 + np.log(prior) - d / MAX_SITE_DISTANCE_M
     log_w = np.where(ok, log_w, -np.inf)
@@ -189,13 +208,15 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     rows["inbound_score"] = m.inbound.calibrate(rows["inbound_log_odds"].to_numpy(float))
     rows["updates"] = rows.groupby("flight", sort=False).cumcount().to_numpy() + 1
     rows["landed"] = landed_by(rows, outputs.events)
-    sites = candidate_sites(outputs.airstrips, registered, rows["lat"].to_numpy(float), rows["lon"].to_numpy(float))
+    sites = candidate_sites(outputs.airstrips)
     uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float))
     course = np.degrees(np.arctan2(rows["ve_mps"].to_numpy(float), rows["vn_mps"].to_numpy(float)))
     predicted = predict_sites(rows["lat"], rows["lon"], course, rows["speed_mps"], rows["t"], sites, uses)
     for c in predicted.columns:
         rows[c] = predicted[c].to_numpy()
-    rows["indicators"] = _indicator_lists(air)
+    rows["indicators"] = _indicator_lists(air[AIRBORNE_INDICATORS], m.inbound.contributions(air[AIRBORNE_INDICATORS]))
+    for name in AIRBORNE_INDICATORS:
+        rows[name] = air[name].to_numpy(float)
     return rows
 
 
@@ -212,23 +233,64 @@ def landed_by(rows: pd.DataFrame, events: pd.DataFrame | None) -> np.ndarray:
     return rows["t"].to_numpy(float) >= first.reindex(rows["flight"].astype(str)).to_numpy(float)
 
 
-def _indicator_lists(air: pd.DataFrame) -> list[list[str]]:
-    """Names of the indicators present (> 0.5) at each update: what the alert tells the analyst."""
-    flags = air[AIRBORNE_INDICATORS].to_numpy(float) > 0.5
-    names = np.asarray(AIRBORNE_INDICATORS)
-    return [names[f].tolist() for f in flags]
+# An indicator is named in an alert when it adds at least this much to the log-odds (a factor of ~1.2 in odds).
+MIN_ALERT_CONTRIBUTION = 0.2
+
+
+def _indicator_lists(values: pd.DataFrame, contributions: pd.DataFrame) -> list[list[str]]:
+    """Per update, the indicators present (> 0) that raise the inbound score, largest first: why the alert was
+    raised. (An absent legitimate indicator also raises the score a little; it is not a reason to name.)"""
+    terms = np.where(values[contributions.columns].to_numpy(float) > 0, contributions.to_numpy(float), 0.0)
+    names = np.asarray(contributions.columns)
+    order = np.argsort(-terms, axis=1, kind="stable")
+    return [[str(names[j]) for j in row if terms[i, j] >= MIN_ALERT_CONTRIBUTION] for i, row in enumerate(order)]
+
+
+def fill_without_site(states: pd.DataFrame, window: EtaWindow) -> pd.DataFrame:
+    """ETA, its window and a dead-reckoned site for the updates that have no known strip ahead; the window of
+    those that have one. Adds ``eta_window_s`` and ``eta_basis`` (``strip``, ``dawn`` or ``typical``)."""
+    out = states.copy()
+    t = out["t"].to_numpy(float)
+    has_site = out["eta"].notna().to_numpy()
+    basis = np.where(has_site, "strip", "typical").astype(object)
+    eta = out["eta"].to_numpy(float).copy()
+    width = np.where(has_site, window.width_s(eta - t), window.typical_width_s)
+    missing = ~has_site
+    if missing.any():
+        dawn = dawn_eta(t[missing], out["lat"].to_numpy(float)[missing], out["lon"].to_numpy(float)[missing],
+                        sun_elevation_deg=window.landing_sun_elevation_deg)
+        use_dawn = np.isfinite(dawn) & (dawn - t[missing] >= MIN_TIME_TO_GO_S)
+        guess = np.where(use_dawn, dawn, t[missing] + window.typical_time_to_go_s)
+        eta[missing] = guess
+        width[missing] = np.where(use_dawn, window.dawn_width_s, window.typical_width_s)
+        basis[np.flatnonzero(missing)[use_dawn]] = "dawn"
+        from centinela.geo.frames import destination
+
+        speed = np.maximum(out["speed_mps"].to_numpy(float)[missing], MIN_SPEED_MPS)
+        course = np.degrees(np.arctan2(out["ve_mps"].to_numpy(float)[missing], out["vn_mps"].to_numpy(float)[missing]))
+        ahead_m = speed * np.maximum(guess - t[missing] - APPROACH_EXTRA_S, 0.0)
+        lat, lon = destination(out["lat"].to_numpy(float)[missing], out["lon"].to_numpy(float)[missing], course, ahead_m)
+        out.loc[missing, "site_lat"] = lat
+        out.loc[missing, "site_lon"] = lon
+        out.loc[missing, "sigma_site_m"] = np.maximum(DEAD_RECKONING_SIGMA_MIN_M, DEAD_RECKONING_SIGMA_FRACTION * ahead_m)
+        out.loc[missing, "site_probability"] = np.nan
+    out["eta"] = eta
+    out["eta_window_s"] = width
+    out["eta_basis"] = basis
+    return out
 
 
 def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, registered: pd.DataFrame | None = None,
          model_file: ModelFile | None = None) -> pd.DataFrame:
-    """The alerts (``ALERT_COLUMNS`` plus ``flight_id``, ``updates``, ``sigma_site_m``, ``site_probability``).
+    """The alerts (``ALERT_COLUMNS`` plus ``flight_id``, ``updates``, ``sigma_site_m``, ``site_probability``,
+    ``eta_basis`` and ``explanations``: the legitimate explanations the track so far does not rule out).
 
     One alert per flight, raised at the first update at which the flight is airborne, has not landed, has at
-    least :data:`MIN_UPDATES_TO_ALERT` updates, reaches the model's ``alert_threshold`` (inbound log-odds) on its
-    track so far, and has a predicted strip ahead. ``predicted_site``,
-    ``eta`` and ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the
-    refined prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
-    airstrip_id, sigma_site_m}``.
+    least :data:`MIN_UPDATES_TO_ALERT` updates and reaches the model's ``alert_threshold`` (inbound log-odds) on
+    its track so far. ``predicted_site`` (``airstrip_id`` null when no known strip is ahead), ``eta`` and
+    ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the refined
+    prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
+    airstrip_id, sigma_site_m, eta_basis}``.
     """
     from centinela.assess import load_model
 
@@ -241,20 +303,18 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
     states = states[~states["landed"].to_numpy(bool) & ~states["on_ground"].to_numpy(bool)]
     states = states.sort_values(["flight", "t"], kind="stable")
     trigger = ((states["inbound_log_odds"].to_numpy(float) >= m.alert_threshold)
-               & (states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT) & states["eta"].notna().to_numpy())
-    states = states.assign(_trigger=trigger)
+               & (states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT))
     first_t = states[trigger].groupby("flight")["t"].min()
     alerts = []
     for k, (flight, t_issued) in enumerate(first_t.sort_values().items()):
         mine = states[(states["flight"] == flight) & (states["t"].to_numpy(float) >= t_issued)]
-        mine = mine[mine["eta"].notna()]
+        mine = fill_without_site(mine, window)
         head = mine.iloc[0]
-        time_to_go = mine["eta"].to_numpy(float) - mine["t"].to_numpy(float)
-        widths = window.width_s(time_to_go)
         updates = [{"t": float(r.t), "score": round(float(r.inbound_score), 4), "eta": float(r.eta),
-                    "eta_window_s": float(w), "lat": float(r.site_lat), "lon": float(r.site_lon),
-                    "airstrip_id": str(r.airstrip_id), "sigma_site_m": round(float(r.sigma_site_m), 1)}
-                   for r, w in zip(mine.iloc[1:].itertuples(), widths[1:])]
+                    "eta_window_s": float(r.eta_window_s), "lat": float(r.site_lat), "lon": float(r.site_lon),
+                    "airstrip_id": None if pd.isna(r.airstrip_id) else str(r.airstrip_id),
+                    "sigma_site_m": round(float(r.sigma_site_m), 1), "eta_basis": str(r.eta_basis)}
+                   for r in mine.iloc[1:].itertuples()]
         track_ids = list(dict.fromkeys(states.loc[states["flight"] == flight, "track_id"].astype(str)))
         alerts.append({
             "alert_id": f"A{k + 1:04d}-{flight}",
@@ -263,19 +323,16 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
             "t_issued": float(t_issued),
             "indicators": list(head["indicators"]),
             "predicted_site": {"lat": float(head["site_lat"]), "lon": float(head["site_lon"]),
-                               "airstrip_id": str(head["airstrip_id"])},
+                               "airstrip_id": None if pd.isna(head["airstrip_id"]) else str(head["airstrip_id"])},
             "eta": float(head["eta"]),
-            "eta_window_s": float(widths[0]),
+            "eta_window_s": float(head["eta_window_s"]),
             "flight_id": str(flight),
             "updates": updates,
             "sigma_site_m": float(head["sigma_site_m"]),
-            "site_probability": float(head["site_probability"]),
+            "site_probability": None if pd.isna(head["site_probability"]) else float(head["site_probability"]),
+            "eta_basis": str(head["eta_basis"]),
+            "explanations": explain(mine.iloc[[0]])[0],
         })
     if not alerts:
         return model.conform(pd.DataFrame(columns=columns), model.ALERT_COLUMNS)
     return model.conform(pd.DataFrame(alerts), model.ALERT_COLUMNS)
-
-
-def eta_window_dict(window: EtaWindow) -> dict:
-    return asdict(window)
-

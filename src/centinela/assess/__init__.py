@@ -4,8 +4,10 @@ indicator, and the legitimate explanations that the facts do not rule out (docs/
 - :func:`indicators` — one row per track with the indicators of its flight (:mod:`.indicators`);
 - :func:`assess` — ``track_id, score`` (the contract's assessments.csv) plus ``flight_id``, ``flight_score``,
   ``contributions`` (JSON: indicator → log-odds term) and ``explanations``;
-- :func:`train` — rebuild the shipped model from simulated scenarios (:mod:`.training`);
-- :func:`reliability_curve` — predicted against observed frequency, for the report (:mod:`.calibration`).
+- :func:`train` — rebuild the shipped model from simulated scenarios (:mod:`.training`).
+
+The reliability curve of the scores against truth is :func:`centinela.evaluate.reliability_curve` (it needs the
+evaluation's track-to-truth matcher, so it lives there).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from centinela.assess.scoring import ModelFile
 
 MODEL_FILE = "assessment.json"
 
-__all__ = ["indicators", "assess", "train", "reliability_curve", "load_model", "FLIGHT_INDICATORS"]
+__all__ = ["FLIGHT_INDICATORS", "assess", "indicators", "load_model", "shipped_model_path", "train"]
 
 
 def shipped_model_path() -> Path:
@@ -53,7 +55,7 @@ def assess(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None,
     A track's score is its flight's: the probability that the flight it belongs to (tracks linked by the
     tracker's ``flight_id`` or by a ground stop) is an air-bridge flight, given all of the flight's indicators.
     ``contributions`` is a JSON object of each indicator's term in the log-odds (positive pushes towards the air
-    bridge), largest first; ``explanations`` lists, separated by ``; ``, the legitimate explanations not ruled
+    bridge), largest first, terms under :data:`MIN_CONTRIBUTION` left out; ``explanations`` lists, separated by ``; ``, the legitimate explanations not ruled
     out.
     """
     m = model_file or load_model()
@@ -75,9 +77,13 @@ def assess(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None,
     return model.conform(out, model.ASSESSMENT_COLUMNS)
 
 
+# Terms smaller than this (in log-odds) change a probability by well under a percent: left out of the listing.
+MIN_CONTRIBUTION = 0.005
+
+
 def _contributions_json(names: list[str], values: np.ndarray) -> str:
     order = np.argsort(-np.abs(values), kind="stable")
-    return json.dumps({names[i]: round(float(values[i]), 3) for i in order})
+    return json.dumps({names[i]: round(float(values[i]), 3) for i in order if abs(values[i]) >= MIN_CONTRIBUTION})
 
 
 def train(seeds, out_model, **kwargs) -> dict:
@@ -85,10 +91,3 @@ def train(seeds, out_model, **kwargs) -> dict:
     from centinela.assess.training import train as run_training
 
     return run_training(seeds, out_model, **kwargs)
-
-
-def reliability_curve(truth: model.Truth, outputs: model.Outputs, **kwargs) -> pd.DataFrame:
-    """Predicted probability against observed frequency; see :func:`centinela.assess.calibration.reliability_curve`."""
-    from centinela.assess.calibration import reliability_curve as curve
-
-    return curve(truth, outputs, **kwargs)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-DEFAULT_SEEDS = "10000-10009"
+DEFAULT_SEEDS = "10000-10007"
 
 
 @click.command("train")
@@ -19,7 +19,9 @@ DEFAULT_SEEDS = "10000-10009"
               help="Length of each training scenario in days.")
 @click.option("--profile", "profiles", multiple=True, type=click.Choice(["easy", "hard"]),
               default=("easy", "hard"), show_default=True, help="Simulator profiles to train on (repeatable).")
-def train_command(seeds: str, out: Path | None, days: float, profiles: tuple[str, ...]) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Scenarios simulated and analysed in parallel (the model does not depend on it).")
+def train_command(seeds: str, out: Path | None, days: float, profiles: tuple[str, ...], workers: int) -> None:
     """Simulate training scenarios, run the analysis on them and fit the assessment model.
 
     The same seeds give the same model file, byte for byte. Prints the training metrics as JSON.
@@ -32,6 +34,7 @@ def train_command(seeds: str, out: Path | None, days: float, profiles: tuple[str
 
     target = out or shipped_model_path()
     with progress_bars() as progress:
-        metrics = train(parse_seeds(seeds), target, days=days, profiles=profiles, progress=progress)
+        metrics = train(parse_seeds(seeds), target, days=days, profiles=profiles, progress=progress,
+                        workers=workers)
     click.echo(json.dumps(metrics, indent=2))
     click.echo(f"model written to {target}")

@@ -22,7 +22,12 @@ import pandas as pd
 
 from centinela import model
 from centinela.assess.places import military_bases
-from centinela.detect.synthetic import air_bridge_stop, radar_tracks, straight_track, trajectory, transponder_tracks
+from centinela.detect.synthetic import (
+    air_bridge_stop,
+    radar_tracks,
+    straight_track,
+    trajectory,
+)
 
 # 2026-06-01 11:05 UTC = 06:05 local time in the VRAEM, ten minutes before sunrise: a landing some ten minutes
 # later is "just after dawn".

@@ -45,7 +45,8 @@ def explain(table: pd.DataFrame) -> list[list[str]]:
     rules = [
         (HELICOPTER_HOP, ~crossed & (slow | at_base) & (col("fast_flight") < 0.5)),
         (MILITARY_BASE, ~crossed & at_base & ~slow),
-        (MISSION_FLIGHT, ~crossed & identified & (col("light_plane_speed") > 0.3) & ~registered_ends),
+        (MISSION_FLIGHT, ~crossed & identified & (col("light_plane_speed") > 0.3) & (col("fast_flight") < 0.5)
+         & ~registered_ends),
         (AIRLINE, (col("fast_flight") >= 0.5) & identified),
         (GENERAL_AVIATION, registered_ends & ~crossed),
         (FRAGMENT, col("short_track") > 1.0 / FRAGMENT_MAX_UPDATES),

@@ -70,7 +70,7 @@ whole flight:
 
 >>> from centinela.assess.indicators import AIRBORNE_INDICATORS, LANDING_INDICATORS
 >>> len(AIRBORNE_INDICATORS), len(LANDING_INDICATORS)
-(24, 9)
+(23, 9)
 """
 from __future__ import annotations
 
@@ -97,6 +97,19 @@ LANDING_INDICATORS = [
     "lands_at_base", "ends_at_airfield", "to_bolivia", "leaves_toward_bolivia",
 ]
 FLIGHT_INDICATORS = AIRBORNE_INDICATORS + LANDING_INDICATORS
+
+# Which way each indicator may push the score (+1 towards the air bridge, −1 towards a legitimate flight, 0 either
+# way): the domain's reading of each indicator, which the trained weights must respect (see
+# :class:`centinela.assess.scoring.SignedLogisticRegression`).
+INDICATOR_SIGNS: dict[str, int] = {
+    "no_transponder": 1, "transponder_switched_off": 1, "no_flight_plan": 1, "from_bolivia": 1, "near_bolivia": 1,
+    "arrives_from_bolivia": 1, "low_level": 1, "contact_gaps": 0, "light_plane_speed": 1, "helicopter_speed": -1,
+    "slow_flight": -1, "fast_flight": -1, "course_from_bolivia": 1, "straight_flight": 0, "airfield_behind": -1,
+    "airfield_ahead": -1, "appears_at_cruise": 0, "starts_at_strip": 0, "starts_at_airfield": -1,
+    "starts_at_base": -1, "night": 1, "dawn": 1, "short_track": 0,
+    "unregistered_landing": 1, "ground_time_5_20min": 1, "dawn_landing": 1, "strip_prior_landings": 1,
+    "strip_successor": 1, "lands_at_base": -1, "ends_at_airfield": -1, "to_bolivia": 1, "leaves_toward_bolivia": 1,
+}
 
 # --- thresholds, with where they come from ------------------------------------------------------------------
 # Terrain-following: a VFR pilot hiding from radar flies a few hundred metres over the ridges; cruise over the
@@ -248,6 +261,7 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
 
     dt = np.diff(t, prepend=np.nan)
     dt[count == 1] = np.nan
+    # The feed's update period (the radars' scan): a property of the sensors, constant over a run.
     update_period = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 10.0
     gap_s = np.where(dt > GAP_FACTOR * update_period, dt - update_period, 0.0)
     gap_s[_stopped_in_gap(rows, events, t - np.nan_to_num(dt))] = 0.0  # time on the ground is not lost contact

@@ -101,17 +101,63 @@ def _plain(value):
     raise TypeError(f"cannot store {type(value).__name__} in the model file")
 
 
+class SignedLogisticRegression:
+    """L2-regularised logistic regression whose coefficients may be held to a sign.
+
+    An indicator that the domain says points to the air bridge (no transponder) may only add to the score, one
+    that points to a legitimate flight (starts at a military base) may only take from it. Without the bounds, a
+    coincidence of the training scenarios (say, air-bridge tracks that happen to begin near a base) would teach
+    the model that a base is suspicious, and its explanations would say so. Fitted by L-BFGS-B (SciPy) on the
+    weighted log-loss; ``class_weight="balanced"`` as in scikit-learn.
+    """
+
+    def __init__(self, c: float = 1.0, signs: np.ndarray | None = None):
+        self.c, self.signs = c, signs
+
+    def fit(self, z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None):
+        from scipy.optimize import minimize
+        from scipy.special import expit
+
+        n, k = z.shape
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+        # Balanced classes: each class carries half the total weight.
+        pos = y == 1
+        w = np.where(pos, w * 0.5 * w.sum() / max(w[pos].sum(), 1e-12), w * 0.5 * w.sum() / max(w[~pos].sum(), 1e-12))
+        sign = np.zeros(k) if self.signs is None else np.asarray(self.signs, float)
+        bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in sign] + [(None, None)]
+
+        def loss(theta):
+            beta, b0 = theta[:k], theta[k]
+            margin = z @ beta + b0
+            # log(1 + exp(-y*m)) computed stably; y in {-1, +1}
+            ys = np.where(pos, 1.0, -1.0)
+            value = np.logaddexp(0.0, -ys * margin)
+            grad_m = -ys * expit(-ys * margin)
+            f = (w * value).sum() + 0.5 * (beta @ beta) / self.c
+            g = np.r_[z.T @ (w * grad_m) + beta / self.c, (w * grad_m).sum()]
+            return f, g
+
+        res = minimize(loss, np.zeros(k + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 2000, "gtol": 1e-8})
+        self.coef_, self.intercept_ = res.x[:k].reshape(1, -1), res.x[k:]
+        return self
+
+    def decision_function(self, z: np.ndarray) -> np.ndarray:
+        return z @ self.coef_[0] + self.intercept_[0]
+
+
 def fit_linear_score(x: pd.DataFrame, y: np.ndarray, *, weight: np.ndarray | None = None,
                      groups: np.ndarray | None = None, c: float = 1.0, folds: int = 5,
-                     seed: int = 0) -> tuple[LinearScore, np.ndarray]:
-    """Fit the regression on all rows and the isotonic calibration on out-of-fold log-odds.
+                     seed: int = 0, signs: dict[str, int] | None = None) -> tuple[LinearScore, np.ndarray]:
+    """Fit the regression on all rows and the isotonic calibration on out-of-fold log-odds. ``signs`` holds
+    indicators to a sign (+1: may only raise the score, −1: may only lower it; see
+    :class:`SignedLogisticRegression`).
 
     ``groups`` keeps rows of one group (e.g. one scenario or flight) in the same fold, so the calibration never
     sees a prediction made with its own flight in the training set. Returns the model and the out-of-fold
     log-odds (for honest training metrics; ``model.calibrate`` turns them into probabilities).
     """
     from sklearn.isotonic import IsotonicRegression
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
     features = list(x.columns)
@@ -124,15 +170,24 @@ def fit_linear_score(x: pd.DataFrame, y: np.ndarray, *, weight: np.ndarray | Non
     y = np.asarray(y, int)
     w = np.ones(len(y)) if weight is None else np.asarray(weight, float)
 
-    def regression() -> LogisticRegression:
-        return LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    sign_vector = np.array([(signs or {}).get(f, 0) for f in features], float)
 
+    def regression() -> SignedLogisticRegression:
+        return SignedLogisticRegression(c=c, signs=sign_vector)
+
+    minority = int(min(y.sum(), len(y) - y.sum()))
+    if minority == 0:
+        raise ValueError("training data hold only one class: simulate more or longer scenarios")
     if groups is not None and len(np.unique(groups)) >= folds:
-        splits = GroupKFold(n_splits=folds).split(z, y, groups)
-    else:
-        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(z, y)
+        splits = list(GroupKFold(n_splits=folds).split(z, y, groups))
+    elif minority >= 2:
+        splits = list(StratifiedKFold(n_splits=min(folds, minority), shuffle=True, random_state=seed).split(z, y))
+    else:  # too little data to hold any out: calibrate in-sample (tiny settings, tests)
+        splits = [(np.arange(len(y)), np.arange(len(y)))]
     oof = np.zeros(len(y))
     for train_idx, test_idx in splits:
+        if len(np.unique(y[train_idx])) < 2:  # a fold without one class: predict with the full fit instead
+            train_idx = np.arange(len(y))
         fold = regression().fit(z[train_idx], y[train_idx], sample_weight=w[train_idx])
         oof[test_idx] = fold.decision_function(z[test_idx])
     final = regression().fit(z, y, sample_weight=w)

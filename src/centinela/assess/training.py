@@ -25,6 +25,7 @@ import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from centinela.alerts.warning import EtaWindow, landed_by
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     FLIGHT_INDICATORS,
+    INDICATOR_SIGNS,
     airborne_indicators,
     flight_indicators,
     track_rows,
@@ -49,6 +51,8 @@ FALSE_ALERTS_PER_WEEK_BUDGET = 0.5
 # Share of alerted landings the ETA window must contain on the training scenarios (the goal is 80% of alerts
 # with both the site and the ETA right; the window is sized with margin).
 ETA_WINDOW_COVERAGE = 0.9
+# Fewer predictions than this say nothing about a window's width: the default is kept.
+MIN_WINDOW_SAMPLES = 20
 # A flight is an air-bridge flight when at least half of its updates follow a narco truth flight.
 NARCO_MAJORITY = 0.5
 # L2 regularisation of the logistic regressions (scikit-learn's C): indicators are few and standardised, so a
@@ -167,34 +171,50 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def simulate_and_prepare(folder: str | Path, seed: int, profile: str, days: float, sim_config: dict) -> dict:
+    """Simulate one training scenario into ``folder`` and return its :func:`scenario_material`."""
+    from centinela.sim import simulate
+
+    simulate(folder, days=days, seed=seed, profile=profile, config=dict(sim_config))
+    return scenario_material(Path(folder), f"{profile}-{seed}")
+
+
 def train(seeds: Sequence[int], out_model: str | Path, *, days: float = 1.0,
           profiles: Sequence[str] = ("easy", "hard"), progress: Progress | None = None,
-          workdir: str | Path | None = None, sim_config: dict | None = None) -> dict:
+          workdir: str | Path | None = None, sim_config: dict | None = None, workers: int = 1) -> dict:
     """Simulate ``seeds`` × ``profiles``, fit the model, write it to ``out_model`` (JSON) and return the training
-    metrics. The same arguments give the same file byte for byte.
+    metrics. The same arguments give the same file byte for byte (``workers`` only changes the speed: scenarios
+    are independent and are fitted in the same order).
 
     Each seed is simulated once per profile (seed ``s`` with profile ``p`` is the scenario
     ``simulate(seed=s, profile=p)``).
     """
-    from centinela.sim import simulate
-
     seeds = [int(s) for s in seeds]
     if any(s < MIN_TRAINING_SEED for s in seeds):
         raise ValueError(f"training seeds must be >= {MIN_TRAINING_SEED} (tests and evaluations use smaller ones)")
     report = progress or (lambda stage, fraction: None)
     started = time.perf_counter()
     jobs = [(s, p) for s in seeds for p in profiles]
-    material = []
+    config = dict(sim_config or {})
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        for k, (seed, profile) in enumerate(jobs):
-            report("simulate+analyse", k / len(jobs))
-            folder = Path(tmp) / f"{profile}-{seed}"
-            simulate(folder, days=days, seed=seed, profile=profile, config=dict(sim_config or {}))
-            material.append(scenario_material(folder, f"{profile}-{seed}"))
-        report("simulate+analyse", 1.0)
+        folders = [Path(tmp) / f"{p}-{s}" for s, p in jobs]
+        report("simulate+analyse", 0.0)
+        if workers > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(simulate_and_prepare, f, s, p, days, config) for f, (s, p) in zip(folders, jobs)]
+                material = []
+                for k, future in enumerate(futures):
+                    material.append(future.result())
+                    report("simulate+analyse", (k + 1) / len(jobs))
+        else:
+            material = []
+            for k, (folder, (seed, profile)) in enumerate(zip(folders, jobs)):
+                material.append(simulate_and_prepare(folder, seed, profile, days, config))
+                report("simulate+analyse", (k + 1) / len(jobs))
         result = fit(material, progress=report)
-    result.info.update({"seeds": seeds, "profiles": list(profiles), "days": days,
-                        "sim_config": dict(sim_config or {})})
+    result.info.update({"seeds": seeds, "profiles": list(profiles), "days": days, "sim_config": config})
     Path(out_model).parent.mkdir(parents=True, exist_ok=True)
     result.save(out_model)
     metrics = dict(result.info["metrics"])
@@ -210,7 +230,7 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
     flights = pd.concat([m["flights"] for m in material])
     flight_model, flight_oof_log_odds = fit_linear_score(
         flights[FLIGHT_INDICATORS], flights["narco"].to_numpy(int), groups=flights["scenario"].to_numpy(),
-        c=REGULARISATION_C)
+        c=REGULARISATION_C, signs=INDICATOR_SIGNS)
 
     air = []
     for m in material:
@@ -223,14 +243,14 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
     weight = 1.0 / key.map(key.value_counts()).to_numpy(float)
     inbound_model, inbound_oof_log_odds = fit_linear_score(
         air[AIRBORNE_INDICATORS], air["inbound_narco"].to_numpy(int), weight=weight,
-        groups=air["scenario"].to_numpy(), c=REGULARISATION_C)
+        groups=air["scenario"].to_numpy(), c=REGULARISATION_C, signs=INDICATOR_SIGNS)
     air["oof_log_odds"] = inbound_oof_log_odds
     report("fit", 0.5)
 
     threshold, threshold_info = choose_threshold(material, inbound_model, air)
-    provisional = ModelFile(flight_model, inbound_model, threshold, EtaWindow().__dict__)
+    provisional = ModelFile(flight_model, inbound_model, threshold, asdict(EtaWindow()))
     window, window_info = fit_eta_window(material, provisional)
-    result = ModelFile(flight_model, inbound_model, threshold, window.__dict__)
+    result = ModelFile(flight_model, inbound_model, threshold, asdict(window))
 
     from sklearn.metrics import roc_auc_score
 
@@ -238,7 +258,7 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
     metrics = {
         "scenarios": len(material),
         "days": round(sum(m["days"] for m in material), 3),
-        "flights": int(len(flights)),
+        "flights": len(flights),
         "narco_flights": int(y.sum()),
         "flight_auc_out_of_fold": round(float(roc_auc_score(y, flight_oof_log_odds)), 4)
         if 0 < y.sum() < len(y) else None,
@@ -276,7 +296,12 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
     above = scores[inbound][scores[inbound] > ceiling]
     # Half-way between the highest negative kept out and the next score above it, so that the threshold does
     # not sit on a training point.
-    threshold = float((ceiling + above.min()) / 2.0) if len(above) and np.isfinite(ceiling) else float(ceiling + 1.0)
+    if len(above) and np.isfinite(ceiling):
+        threshold = float((ceiling + above.min()) / 2.0)
+    elif np.isfinite(ceiling):  # no inbound flight clears the negatives: keep them out
+        threshold = float(ceiling + 1.0)
+    else:  # no negatives at all (tiny settings): alert on the weakest inbound flight
+        threshold = float(scores[inbound].min()) if inbound.any() else 0.0
     info = {
         "alert_threshold_log_odds": round(threshold, 4),
         "train_false_alerts": int((scores[~narco] >= threshold).sum()),
@@ -289,54 +314,94 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
 
 
 def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWindow, dict]:
-    """Fit the ETA window's width on the alerts the provisional model raises on the training scenarios: the
-    smallest ``width_per_s_to_go`` (with a floor of five minutes) that puts :data:`ETA_WINDOW_COVERAGE` of the
-    alerted narco landings inside ``eta ± width/2``, over the issue and every update."""
+    """Fit the ETA parameters on the training scenarios.
+
+    The landing sun elevation is the median sun elevation at the true air-bridge landings in Peru. The widths are
+    then fitted on the alerts the provisional model raises: for each basis (strip, dawn, typical) the width that
+    puts :data:`ETA_WINDOW_COVERAGE` of the alerted landings inside ``eta ± width/2``, over the prediction at issue
+    and every update, each alert weighing the same.
+    """
     from centinela.alerts.warning import warn
+    from centinela.assess.solar import sun_elevation_deg
+    from centinela.evaluate.alerts import concerned_flights
     from centinela.evaluate.association import associate_tracks
     from centinela.evaluate.common import scenario_frame
-    from centinela.evaluate.landings import true_landings
+    from centinela.geo.frames import haversine_m
 
-    errors, to_go, site_ok = [], [], []
+    landings = pd.concat([_peru_narco_landings(m["truth"]) for m in material], ignore_index=True)
+    window = EtaWindow()
+    if len(landings):
+        sun = sun_elevation_deg(landings["t"].to_numpy(float), landings["lat"].to_numpy(float),
+                                landings["lon"].to_numpy(float))
+        window.landing_sun_elevation_deg = round(float(np.median(sun)), 2)
+    provisional.eta_window = asdict(window)
+
+    samples = []  # (basis, to_go_s, signed error_s, weight, site_ok)
     for m in material:
         alerts = warn(m["scenario"], m["outputs"], terrain=m["terrain"], registered=m["registered"],
                       model_file=provisional)
         if len(alerts) == 0:
             continue
         assoc = associate_tracks(m["truth"], m["outputs"].tracks, scenario_frame(m["truth"]))
-        landings = true_landings(m["truth"])
-        landings = landings[landings["narco"].to_numpy(bool)].sort_values("t")
-        from centinela.evaluate.alerts import concerned_flights
-
         concerned = concerned_flights(alerts, assoc)
+        mine_landings = _peru_narco_landings(m["truth"])
         for i, (_, a) in enumerate(alerts.iterrows()):
             truth_id = concerned.iloc[i]
             if pd.isna(truth_id):
                 continue
-            mine = landings[landings["truth_id"].astype(str) == str(truth_id)]
+            lands = mine_landings[mine_landings["truth_id"].astype(str) == str(truth_id)]
             predictions = [{"t": a["t_issued"], "eta": a["eta"], "lat": a["predicted_site"]["lat"],
-                            "lon": a["predicted_site"]["lon"]}, *a["updates"]]
+                            "lon": a["predicted_site"]["lon"], "basis": a["eta_basis"]}]
+            predictions += [{**u, "basis": u["eta_basis"]} for u in a["updates"]]
+            rows = []
             for p in predictions:
-                after = mine[mine["t"] >= p["t"]]
-                if len(after) == 0:
-                    continue
-                land = after.iloc[0]
-                errors.append(abs(float(land["t"]) - float(p["eta"])))
-                to_go.append(max(float(p["eta"]) - float(p["t"]), 0.0))
-                from centinela.geo.frames import haversine_m
+                after = lands[lands["t"] >= p["t"]]
+                if len(after):
+                    land = after.iloc[0]
+                    rows.append((p["basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
+                                 float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"])) <= 2_000.0))
+            for basis, to_go, err, ok in rows:
+                samples.append((basis, to_go, err, 1.0 / len(rows), ok))
+    info: dict = {"eta_landing_sun_elevation_deg": window.landing_sun_elevation_deg}
+    if not samples:
+        return window, {**info, "eta_window_fit_samples": 0}
+    df = pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok"])
+    strip = df[df["basis"] == "strip"]
+    if len(strip) >= MIN_WINDOW_SAMPLES:
+        need = 2.0 * np.abs(strip["err"].to_numpy())
+        slope = np.where(need > window.min_width_s, need / np.maximum(strip["to_go"].to_numpy(), 1.0), 0.0)
+        window.width_per_s_to_go = round(_weighted_quantile(slope, strip["w"], ETA_WINDOW_COVERAGE), 4)
+    dawn = df[df["basis"] == "dawn"]
+    if len(dawn) >= MIN_WINDOW_SAMPLES:
+        window.dawn_width_s = round(max(window.min_width_s, 2.0 * _weighted_quantile(
+            np.abs(dawn["err"]), dawn["w"], ETA_WINDOW_COVERAGE)), 1)
+    typical = df[df["basis"] == "typical"]
+    if len(typical) >= MIN_WINDOW_SAMPLES:
+        to_go = typical["to_go"].to_numpy()
+        window.typical_time_to_go_s = round(_weighted_quantile(to_go, typical["w"], 0.5), 1)
+        spread = np.abs(to_go - window.typical_time_to_go_s)
+        window.typical_width_s = round(max(window.min_width_s, 2.0 * _weighted_quantile(
+            spread, typical["w"], ETA_WINDOW_COVERAGE)), 1)
+    info.update({
+        "eta_window_fit_samples": len(df),
+        "eta_fit_samples_by_basis": {k: int(v) for k, v in df["basis"].fillna("none").value_counts().items()},
+        "train_site_within_2km_fraction_all_predictions": round(float(np.average(df["site_ok"], weights=df["w"])), 4),
+    })
+    return window, info
 
-                site_ok.append(float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"])) <= 2_000.0)
-    floor_s = 300.0
-    if not errors:
-        window = EtaWindow(min_width_s=600.0, width_per_s_to_go=0.5)
-        return window, {"eta_window_fit_samples": 0}
-    errors, to_go = np.asarray(errors), np.asarray(to_go)
-    # Each prediction needs width ≥ 2·error; the ratio to time-to-go needed, over the floor, sets the slope.
-    need = 2.0 * errors
-    slope_needed = np.where(need > floor_s, need / np.maximum(to_go, 1.0), 0.0)
-    slope = float(np.quantile(slope_needed, ETA_WINDOW_COVERAGE))
-    window = EtaWindow(min_width_s=floor_s, width_per_s_to_go=round(slope, 4))
-    inside = need <= window.width_s(to_go)
-    return window, {"eta_window_fit_samples": int(len(errors)),
-                    "eta_window_train_coverage": round(float(inside.mean()), 4),
-                    "train_site_within_2km_fraction_all_updates": round(float(np.mean(site_ok)), 4)}
+
+def _peru_narco_landings(truth: model.Truth) -> pd.DataFrame:
+    from centinela.evaluate.landings import true_landings
+    from centinela.geo.borders import Borders
+
+    landings = true_landings(truth)
+    landings = landings[landings["narco"].to_numpy(bool)]
+    peru = Borders.default().country_of(landings["lat"].to_numpy(float), landings["lon"].to_numpy(float)) == "PER"
+    return landings[peru].sort_values("t").reset_index(drop=True)
+
+
+def _weighted_quantile(values, weights, q: float) -> float:
+    values, weights = np.asarray(values, float), np.asarray(weights, float)
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, q * cumulative[-1])])

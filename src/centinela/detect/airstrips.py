@@ -129,7 +129,7 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
             assigned[i] = sid
 
     # 2. strips of the previous catalogue
-    free = landing & (assigned == None)
+    free = landing & pd.isna(assigned)
     clandestine = [s for s in strips.values() if not s["registered"]]
     if clandestine:
         idx, dist = _nearest(lat, lon, np.array([s["lat"] for s in clandestine]), np.array([s["lon"] for s in clandestine]))
@@ -137,7 +137,9 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
             assigned[i] = clandestine[idx[i]]["id"]
 
     # 3. new strips from the rest
-    free = landing & (assigned == None) & (np.nan_to_num(events["confidence"].to_numpy(float)) >= min_confidence)
+    precise = ~(_sigmas(events) > MAX_STRIP_SIGMA_M)  # an unknown sigma counts as precise
+    strong = np.nan_to_num(events["confidence"].to_numpy(float)) >= min_confidence
+    free = landing & pd.isna(assigned) & strong & precise
     if free.any():
         points = np.radians(np.column_stack([lat[free], lon[free]]))
         labels = DBSCAN(eps=strip_radius_m / EARTH_RADIUS_M, min_samples=1, metric="haversine",
@@ -157,7 +159,7 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
     # Update every strip that received landings.
     weights = _weights(events)
     t = events["t"].to_numpy(float)
-    for i in np.flatnonzero(assigned != None):
+    for i in np.flatnonzero(~pd.isna(assigned)):
         strips[assigned[i]]["_new"].append(i)
     for s in strips.values():
         rows = np.asarray(s["_new"], int)
@@ -187,13 +189,18 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
     catalogue = conform(catalogue if len(catalogue) else pd.DataFrame(), CATALOGUE_COLUMNS)
     catalogue = _link_successors(catalogue, now=float(np.nanmax([*t, *catalogue["last_seen"].to_numpy(float), -np.inf])))
 
-    # Take-offs and ground stops (and landings that made no strip) go to the nearest strip in reach.
-    other = events["kind"].isin(ASSIGNED_KINDS).to_numpy() & (assigned == None) & events["lat"].notna().to_numpy()
-    if other.any() and len(catalogue):
-        idx, dist = _nearest(lat[other], lon[other], catalogue["lat"].to_numpy(float), catalogue["lon"].to_numpy(float))
-        reach = np.where(catalogue["registered"].to_numpy(bool)[idx], registered_match_m, strip_radius_m)
-        ids = np.where(dist <= reach, catalogue["id"].to_numpy(object)[idx], None)
-        assigned[np.flatnonzero(other)] = ids
+    # Take-offs and ground stops (and landings that made no strip) go to the nearest strip in reach, a
+    # registered airfield first (as landings do).
+    other = events["kind"].isin(ASSIGNED_KINDS).to_numpy() & pd.isna(assigned) & events["lat"].notna().to_numpy()
+    allowance = np.minimum(np.nan_to_num(_sigmas(events), nan=0.0), REGISTERED_SIGMA_ALLOWANCE_M)
+    for is_registered, reach in ((True, registered_match_m + allowance), (False, np.full(len(events), strip_radius_m))):
+        pool = catalogue[catalogue["registered"].astype(bool) == is_registered]
+        todo = np.flatnonzero(other & pd.isna(assigned))
+        if not len(todo) or pool.empty:
+            continue
+        idx, dist = _nearest(lat[todo], lon[todo], pool["lat"].to_numpy(float), pool["lon"].to_numpy(float))
+        near = dist <= reach[todo]
+        assigned[todo[near]] = pool["id"].to_numpy(object)[idx[near]]
     events["airstrip_id"] = pd.array([None if a is None else a for a in assigned], dtype="string")
     catalogue = catalogue.sort_values(["registered", "first_seen", "id"], ascending=[False, True, True])
     return catalogue.reset_index(drop=True), events

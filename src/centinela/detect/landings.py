@@ -55,6 +55,7 @@ class StopParams:
     min_landing_cue: float = 0.5  # unpaired edge reported as a landing / take-off above this cue
     fixed_wing_min_mps: float = 25.0  # slower than a light plane's stall: a helicopter (it may hover)
     touch_and_go_max_s: float = 60.0  # a landing followed by a take-off within this is a touch-and-go
+    max_sigma_m: float = 3_000.0  # landings, take-offs and stops placed less precisely are not reported
 
 
 def _segments(m: pd.DataFrame) -> pd.DataFrame:
@@ -387,7 +388,9 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
 
     events += _lone_events("landing", ends, used_ends, terrain, p)
     events += _lone_events("takeoff", starts, used_starts, terrain, p)
-    return pd.DataFrame(events)
+    # A place known no better than this is no landing report: its 1-sigma ellipse alone covers ~30 km2 of
+    # valley, several strips, more than a ground team can search.
+    return pd.DataFrame([e for e in events if not e["sigma_major_m"] > p.max_sigma_m])
 
 
 def _lone_events(kind: str, edges: pd.DataFrame, used: set[int], terrain, p: StopParams) -> list[dict]:

@@ -69,4 +69,4 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-__all__ = ["Batch", "DEFAULT_DISPATCH_UNIT", "LiveHub", "ReplayFeed", "create_app", "load_replay", "serve"]
+__all__ = ["DEFAULT_DISPATCH_UNIT", "Batch", "LiveHub", "ReplayFeed", "create_app", "load_replay", "serve"]

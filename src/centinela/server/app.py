@@ -66,7 +66,7 @@ def json_response(value: Any) -> Response:
     return Response(content=json.dumps(value, allow_nan=False), media_type="application/json")
 
 
-def frame_response(df) -> Response:  # noqa: ANN001 — a pandas DataFrame
+def frame_response(df) -> Response:
     """A DataFrame as a JSON array of records, encoded by pandas (fast; NaN and NA become null)."""
     body = df.to_json(orient="records", double_precision=6) if len(df) else "[]"
     return Response(content=body, media_type="application/json")

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
-from centinela.server import (DEFAULT_DB, DEFAULT_DISPATCH_UNIT, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SPEED,
-                              serve)
+from centinela.server import (
+    DEFAULT_DB,
+    DEFAULT_DISPATCH_UNIT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_SPEED,
+    serve,
+)
 from centinela.store import ROLES, Store, add_user
 
 db_option = click.option("--db", default=DEFAULT_DB, show_default=True, envvar="CENTINELA_DB",

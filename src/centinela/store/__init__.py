@@ -16,4 +16,4 @@ def add_user(store: Store, username: str, password: str, *, role: str, unit: str
     return store.add_user(username, password, role, unit, scrypt_n=scrypt_n)
 
 
-__all__ = ["BBox", "ROLES", "SESSION_TTL_S", "Store", "User", "add_user"]
+__all__ = ["ROLES", "SESSION_TTL_S", "BBox", "Store", "User", "add_user"]

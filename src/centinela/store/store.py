@@ -33,7 +33,15 @@ import sqlalchemy as sa
 
 from centinela import model
 from centinela.store import schema as s
-from centinela.store.users import ROLES, SCRYPT_N, User, hash_password, new_token, token_digest, verify_password
+from centinela.store.users import (
+    ROLES,
+    SCRYPT_N,
+    User,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
 
 # One operations-centre shift: a login lasts this long.
 SESSION_TTL_S = 12 * 3600.0
@@ -53,7 +61,7 @@ def _engine(url: str | Path) -> sa.Engine:
     engine = sa.create_engine(text, future=True)
     if engine.dialect.name == "sqlite":
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001 — SQLAlchemy's hook signature
+        def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             # WAL lets the map read while the live feed writes; NORMAL sync is safe with WAL (no corruption,
             # at worst the last commit is lost on power failure).
@@ -600,7 +608,9 @@ class Store:
             with self.engine.connect() as conn:
                 rows = conn.execute(query).all()
                 run_names = self._run_names(conn)
-        df = pd.DataFrame.from_records(rows, columns=columns)
+        # Column by column from plain tuples: pandas probes each SQLAlchemy Row object for attributes otherwise.
+        values = list(zip(*rows)) if rows else [()] * len(columns)
+        df = pd.DataFrame({name: pd.Series(col, dtype=object) for name, col in zip(columns, values)})
         out = model.conform(df.drop(columns="run_key"), model.TRACK_COLUMNS, model.TRACK_OPTIONAL_COLUMNS)
         out["score"] = out["score"].astype("float64")
         out.insert(0, "run_id", df["run_key"].map(run_names).astype("string"))
