@@ -473,3 +473,43 @@ def flat_sites(terrain: Terrain, lat_min: float, lat_max: float, lon_min: float,
     i, j = np.nonzero(keep)
     return pd.DataFrame({"lat": lats[i], "lon": lons[j], "elevation_m": z[i, j], "slope": slope[i, j],
                          "relief_m": relief[i, j]})
+
+
+# The optional scenario file that carries the terrain (an extension of CONTRACT.md's inputs).
+SCENARIO_TERRAIN_FILE = "terrain.tif"
+
+
+def write_geotiff(terrain: GriddedTerrain, path: str | Path) -> None:
+    """Write a gridded terrain as a geographic GeoTIFF (int16 metres, PixelIsPoint) that
+    :class:`GeoTiffTerrain` and GIS tools read back.
+
+    >>> import tempfile, pathlib
+    >>> g = GriddedTerrain(np.array([-13.0, -12.0]), np.array([-74.0, -73.0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.tif"
+    >>> write_geotiff(g, p)
+    >>> GeoTiffTerrain(p).elevation_m(-12.0, -73.0).tolist()
+    4.0
+    """
+    import tifffile
+
+    dlat = float(terrain.lats[1] - terrain.lats[0])
+    dlon = float(terrain.lons[1] - terrain.lons[0])
+    z = np.rint(terrain.elevation[::-1]).astype(np.int16)  # GeoTIFF rows run north to south
+    geokeys = (1, 1, 0, 3, _GEOKEY_MODEL_TYPE, 0, 1, _MODEL_TYPE_GEOGRAPHIC,
+               _GEOKEY_RASTER_TYPE, 0, 1, _RASTER_PIXEL_IS_POINT, 2048, 0, 1, 4326)
+    tifffile.imwrite(Path(path), z, compression="zlib", extratags=[
+        (_TAG_PIXEL_SCALE, 12, 3, (dlon, dlat, 0.0)),
+        (_TAG_TIEPOINT, 12, 6, (0, 0, 0, float(terrain.lons[0]), float(terrain.lats[-1]), 0.0)),
+        (_TAG_GEOKEYS, 3, len(geokeys), geokeys),
+    ])
+
+
+def default_terrain(scenario_path: str | Path | None) -> Terrain | None:
+    """The terrain analysis uses for a scenario: its ``terrain.tif`` DEM when it has one, else None.
+
+    Analysis never assumes the simulator's synthetic terrain: a real recording comes with a real DEM or
+    with none, and the detectors then fall back to reasoning without terrain."""
+    if scenario_path is None:
+        return None
+    path = Path(scenario_path) / SCENARIO_TERRAIN_FILE
+    return GeoTiffTerrain(path) if path.exists() else None

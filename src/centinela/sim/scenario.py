@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from centinela.geo.terrain import (
+    SCENARIO_TERRAIN_FILE,
     GeoTiffTerrain,
+    GriddedTerrain,
     SyntheticTerrainParams,
     SyntheticVraemTerrain,
     Terrain,
     terrain_grid,
+    write_geotiff,
 )
 from centinela.model import (
     FLIGHTPLAN_COLUMNS,
@@ -103,6 +106,9 @@ def simulate(out: str | Path, *, days: float = 1.0, seed: int = 0, profile: str 
 
     report("writing", 0.9)
     _write(out, sensor_list, plots, adsb, observations, plans, truth, _flight_details(flights, truth_ids), world)
+    if isinstance(terrain, GriddedTerrain):
+        # The map a real operator would have (SRTM-like DEM): an input, not truth.
+        write_geotiff(terrain, Path(out) / SCENARIO_TERRAIN_FILE)
     report("done", 1.0)
     return _summary(out, cfg, profile, seed, days, t0, t1, flights, plots, adsb, observations, plans, truth)
 
