@@ -134,7 +134,7 @@ def _run_server(url: str, port: int, replay: dict | None) -> None:
         feed = ReplayFeed(tracks, model.empty_frame(model.ALERT_COLUMNS), "bench", speed=replay["speed"],
                           tick_s=replay["tick_s"])
     app = create_app(store, feed=feed, min_subscribers=replay["clients"] if replay else 0)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
 
 
 def start_server(url: str, replay: dict | None = None) -> tuple[mp.Process, str]:

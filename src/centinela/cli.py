@@ -196,5 +196,46 @@ def demo(ctx: click.Context, workdir: Path, days: float, seed: int, profile: str
     click.echo(f"\nscenario: {scenario}\noutputs:  {out}\nreport:   {out / 'report.html'}")
 
 
+@main.command()
+@click.argument("source_url")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--duration", "duration_s", type=click.FloatRange(min=0), default=None,
+              help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--sensors", "sensors_toml", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="sensors.toml naming the radars (SAC/SIC) of an ASTERIX feed and the ADS-B receiver.")
+def ingest(source_url: str, out: Path, duration_s: float | None, sensors_toml: Path | None) -> None:
+    """Record a live feed (ADS-B or ASTERIX) into a file a scenario can use.
+
+    \b
+    SOURCE_URL is tcp://HOST:PORT?format=sbs|beast|hex or udp://HOST:PORT?format=asterix.
+    The suffix of OUT picks the format: .sbs, .hex, .ast, .pcap as received, or .parquet decoded.
+    Reconnects with back-off when the feed drops; the buffer is bounded (oldest data dropped, counted).
+
+    Example:  centinela ingest "tcp://127.0.0.1:30005?format=beast" runs/live/adsb.hex --duration 600
+    """
+    from centinela.io.sensors import read_sensors_toml
+    from centinela.sources import ingest as record
+
+    sensors = read_sensors_toml(sensors_toml)[0] if sensors_toml else None
+    receiver = next(((s.lat, s.lon) for s in sensors or [] if s.kind == "adsb"), None)
+    stats = record(source_url, out, duration_s, sensors=sensors, reference=receiver)
+    click.echo(f"recorded to {out}: {stats}")
+
+
+def _add_optional_commands() -> None:
+    """Commands whose modules bring heavier dependencies are added when importable."""
+    from centinela.assess.cli import train_command
+
+    main.add_command(train_command)
+    try:
+        from centinela.server.cli import serve_command, users_command
+    except ImportError:  # the operations centre's web dependencies are not installed
+        return
+    main.add_command(serve_command)
+    main.add_command(users_command)
+
+
+_add_optional_commands()
+
 if __name__ == "__main__":
     main()

@@ -11,6 +11,8 @@
   const ALERT_REFRESH_MS = 15000;
   const LOCAL_OFFSET_S = -5 * 3600; // the VRAEM keeps UTC-5 all year
   const VRAEM_CENTER = [-12.3, -74.0];
+  // Predicted sites without a stated uncertainty get a circle the size of a strip's surroundings.
+  const DEFAULT_SITE_RADIUS_M = 3000;
 
   const state = {
     user: null,
@@ -84,10 +86,22 @@
     const x = Math.cos(f1) * Math.sin(f2) - Math.sin(f1) * Math.cos(f2) * Math.cos(dl);
     return (Math.atan2(y, x) * 180 / Math.PI + 360) % 360;
   }
+  // Indicator names arrive as identifiers (no_flight_plan): shown as words.
+  const words = (name) => String(name).replace(/_/g, " ");
   function reasons(indicators) {
     if (indicators == null) return [];
-    if (Array.isArray(indicators)) return indicators.map((v) => typeof v === "object" ? JSON.stringify(v) : String(v));
-    return Object.entries(indicators).map(([k, v]) => typeof v === "number" ? `${k} (${v.toFixed(2)})` : `${k}: ${v}`);
+    if (typeof indicators === "string") return [words(indicators)];
+    if (Array.isArray(indicators)) return indicators.map((v) => typeof v === "object" ? JSON.stringify(v) : words(v));
+    return Object.entries(indicators).map(([k, v]) => typeof v === "number" ? `${words(k)} (${v.toFixed(2)})` : `${words(k)}: ${v}`);
+  }
+  // An assessment's per-indicator contributions (log-odds): the strongest for and against, largest first.
+  function contributionLists(contributions, n = 6) {
+    const entries = Object.entries(contributions).filter(([, v]) => typeof v === "number" && Math.abs(v) >= 0.05);
+    const up = entries.filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, n);
+    const down = entries.filter(([, v]) => v < 0).sort((a, b) => a[1] - b[1]).slice(0, n);
+    const item = ([k, v]) => `<li>${esc(words(k))} <span class="muted">${v > 0 ? "+" : ""}${v.toFixed(2)}</span></li>`;
+    return (up.length ? `<div>Raise the score:</div><ul>${up.map(item).join("")}</ul>` : "") +
+      (down.length ? `<div>Lower it:</div><ul>${down.map(item).join("")}</ul>` : "");
   }
 
   // ---------------------------------------------------------------------------------------------- login
@@ -268,7 +282,10 @@
   }
 
   function renderAlerts() {
-    const list = [...state.alerts.values()].sort((a, b) => b.t_issued - a.t_issued);
+    // Looking at history, the alerts not yet issued at the slider's time are left out.
+    const list = [...state.alerts.values()]
+      .filter((a) => state.mode !== "history" || state.now == null || a.t_issued <= state.now)
+      .sort((a, b) => b.t_issued - a.t_issued);
     $("alert-count").textContent = list.length;
     $("alerts").innerHTML = list.map((a) => {
       const site = a.predicted_site || {};
@@ -298,14 +315,17 @@
     for (const a of list) {
       const site = a.predicted_site || {};
       if (site.lat == null) continue;
-      L.circle([site.lat, site.lon], { radius: 3000, color: colour("var(--s3)"), weight: 2, dashArray: "4 4", fillOpacity: 0.08 })
-        .bindTooltip(`${esc(a.alert_id)}: predicted landing${a.eta ? " " + hhmmss(a.eta) + "Z" : ""}`)
+      // The circle is the prediction's 1-sigma uncertainty when the alert gives one.
+      const radius = a.sigma_site_m > 0 ? a.sigma_site_m : DEFAULT_SITE_RADIUS_M;
+      L.circle([site.lat, site.lon], { radius, color: colour("var(--s3)"), weight: 2, dashArray: "4 4", fillOpacity: 0.08 })
+        .bindTooltip(`${esc(a.alert_id)}: predicted landing${a.eta ? " " + hhmmss(a.eta) + "Z" : ""}` +
+          (a.sigma_site_m > 0 ? ` (±${(a.sigma_site_m / 1000).toFixed(0)} km)` : ""))
         .on("click", () => selectAlert(a)).addTo(layers.sites);
     }
   }
 
   function tickCountdowns() {
-    const now = state.mode === "live" ? state.now : state.liveNow ?? state.now;
+    const now = state.now;  // the picture's clock: live, or the slider's time
     for (const el of document.querySelectorAll("#alerts .eta")) {
       const eta = parseFloat(el.dataset.eta);
       const out = el.querySelector(".countdown");
@@ -333,15 +353,22 @@
     const s = d.summary;
     const dark = s.transponder_share === 0;
     const score = d.score;
-    const assessmentRows = Object.entries(d.assessment || {}).map(([k, v]) =>
-      `<tr><td>${esc(k)}</td><td>${esc(Array.isArray(v) || typeof v === "object" ? reasons(v).join("; ") : v)}</td></tr>`).join("");
+    const { contributions, explanations, flight_id: _flight, ...otherFields } = d.assessment || {};
+    const assessmentRows = Object.entries(otherFields).filter(([, v]) => v != null).map(([k, v]) =>
+      `<tr><td>${esc(words(k))}</td><td>${esc(Array.isArray(v) || typeof v === "object" ? reasons(v).join("; ") : v)}</td></tr>`).join("");
+    // Absent: the assessment gave no explanations at all; null or empty: none of the known ones fits.
+    const innocent = explanations == null ? [] : Array.isArray(explanations) ? explanations : String(explanations).split(/\s*;\s*/);
+    const innocentHtml = explanations === undefined ? "" : `<h3>Not ruled out</h3><ul class="innocent">${innocent.length
+      ? innocent.map((e) => `<li>${esc(e)}</li>`).join("") : "<li>none of the known legitimate explanations fits the facts</li>"}</ul>`;
     const alertReasons = [...new Set(d.alerts.flatMap((a) => reasons(a.indicators)))];
     $("dossier-body").innerHTML = `
       <h2>${esc(d.track_id)} ${dark ? '<span class="noxpdr">NO TRANSPONDER</span>' : esc(s.callsigns.join(", "))}</h2>
       <div>Suspicion score <b>${score != null ? score.toFixed(2) : "not scored"}</b></div>
       <div class="scorebar"><i style="width:${(score ?? 0) * 100}%;background:${colour(scoreColour(score))}"></i></div>
       ${alertReasons.length ? `<h3>Why it was flagged</h3><ul>${alertReasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : ""}
+      ${contributions && typeof contributions === "object" ? `<h3>What the score rests on</h3>${contributionLists(contributions)}` : ""}
       ${assessmentRows ? `<h3>Assessment</h3><table>${assessmentRows}</table>` : ""}
+      ${innocentHtml}
       <p class="caveat">A score is a probability: military, mission and bush flights also land on dirt strips at dawn.</p>
       <h3>Track</h3>
       <table>
@@ -410,6 +437,7 @@
     const t = parseFloat($("slider").value);
     setClock(t);
     $("slider-label").textContent = utcText(t);
+    renderAlerts();
     await loadWindow(t);
   });
 
@@ -417,6 +445,7 @@
     stopPlay();
     setMode("live");
     if (state.liveNow != null) setClock(state.liveNow);
+    renderAlerts();
     await loadWindow(state.serverMode === "archive" ? null : state.liveNow);
   });
 
@@ -438,6 +467,7 @@
       slider.value = t;
       setClock(t);
       $("slider-label").textContent = utcText(t);
+      renderAlerts();
       try { await loadWindow(t); } finally { busy = false; }
       if (t >= parseFloat(slider.max)) stopPlay();
     }, 1000);

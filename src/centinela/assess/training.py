@@ -319,7 +319,7 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
     The landing sun elevation is the median sun elevation at the true air-bridge landings in Peru. The widths are
     then fitted on the alerts the provisional model raises: for each basis (strip, dawn, typical) the width that
     puts :data:`ETA_WINDOW_COVERAGE` of the alerted landings inside ``eta ± width/2``, over the prediction at issue
-    and every update, each alert weighing the same.
+    and every update, each alert weighing the same (the typical time to go: at issue only).
     """
     from centinela.alerts.warning import warn
     from centinela.assess.solar import sun_elevation_deg
@@ -354,18 +354,18 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
                             "lon": a["predicted_site"]["lon"], "basis": a["eta_basis"]}]
             predictions += [{**u, "basis": u["eta_basis"]} for u in a["updates"]]
             rows = []
-            for p in predictions:
+            for k, p in enumerate(predictions):
                 after = lands[lands["t"] >= p["t"]]
                 if len(after):
                     land = after.iloc[0]
                     rows.append((p["basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
-                                 float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"])) <= 2_000.0))
-            for basis, to_go, err, ok in rows:
-                samples.append((basis, to_go, err, 1.0 / len(rows), ok))
+                                 float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"])) <= 2_000.0, k == 0))
+            for basis, to_go, err, ok, at_issue in rows:
+                samples.append((basis, to_go, err, 1.0 / len(rows), ok, at_issue))
     info: dict = {"eta_landing_sun_elevation_deg": window.landing_sun_elevation_deg}
     if not samples:
         return window, {**info, "eta_window_fit_samples": 0}
-    df = pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok"])
+    df = pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue"])
     strip = df[df["basis"] == "strip"]
     if len(strip) >= MIN_WINDOW_SAMPLES:
         need = 2.0 * np.abs(strip["err"].to_numpy())
@@ -375,7 +375,9 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
     if len(dawn) >= MIN_WINDOW_SAMPLES:
         window.dawn_width_s = round(max(window.min_width_s, 2.0 * _weighted_quantile(
             np.abs(dawn["err"]), dawn["w"], ETA_WINDOW_COVERAGE)), 1)
-    typical = df[df["basis"] == "typical"]
+    # The typical time to go is a property of when alerts are raised: fitted on the predictions at issue only
+    # (the updates close to the landing would shrink it to nothing).
+    typical = df[(df["basis"] == "typical") & df["at_issue"]]
     if len(typical) >= MIN_WINDOW_SAMPLES:
         to_go = typical["to_go"].to_numpy()
         window.typical_time_to_go_s = round(_weighted_quantile(to_go, typical["w"], 0.5), 1)

@@ -42,6 +42,15 @@ TOUCHDOWN_AGL_M = 15.0
 # A lone track end (start) is reported as a landing (take-off) only when the strip it points at is within
 # this distance: ~3 min of a light plane's approach; farther, it may turn anywhere.
 MAX_UNPAIRED_DISTANCE_M = 8_000.0
+# A gap up to this long is a typical stop (a 10-20 min ground time plus the unseen approach and climb-out);
+# longer unlinked gaps pay for the growing chance that another aircraft's departure matches by coincidence.
+COINCIDENCE_SCALE_S = 1_800.0
+# An edge flown in circles is an orbit to gain or lose height (a light plane's turn takes ~60-70 s and gains
+# or loses ~250 m at 4 m/s): five such turns in a terrain shadow explain a gap as well as a stop does.
+CIRCLING_BLIND_STOP_S = 360.0
+# A strip estimate vaguer than this (1 sigma) cannot corroborate a stop: two such ellipses "agree" with
+# anything within ~20 km, the distance between several valley strips.
+MAX_PAIRING_SIGMA_M = 6_000.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,10 @@ class StopParams:
     """Thresholds of the stop and landing logic (see docs/detect.md for where each number comes from)."""
 
     min_stop_s: float = 60.0  # shortest ground stop: turning a plane round on a strip takes a minute
+    # Shortest stop inferred from a gap alone: an unseen orbit or procedure turn (a light plane's 360 degree
+    # turn at 45 m/s and 30 degrees of bank takes ~50 s; losing a few hundred metres takes 2-3 of them)
+    # explains a shorter gap as well as a landing does.
+    min_blind_stop_s: float = 180.0
     max_stop_s: float = 3 * 3600.0  # longer stops are reported as separate landing and take-off
     max_pair_distance_m: float = 25_000.0  # coarse gate before the statistical one
     gate_d2: float = 13.8  # chi-square, 2 d.o.f., 99.9%: the two strip estimates agree
@@ -95,17 +108,15 @@ def _edge_velocity(sel: pd.DataFrame, gs) -> tuple[pd.Series, pd.Series]:
     return vn, ve
 
 
-def _straightness(sel: pd.DataFrame, vn: pd.Series, ve: pd.Series) -> pd.Series:
-    """Displacement over path length in each edge window: ~1 flying straight (less a little for plot noise),
-    near 0 circling (a climbing or descending orbit), where the heading says nothing about the strip."""
+def _path_speed(sel: pd.DataFrame) -> pd.Series:
+    """Path length over time in each edge window: the speed flown, whether straight or in circles."""
     same = sel["segment"].to_numpy() == np.roll(sel["segment"].to_numpy(), 1)
     same[:1] = False
     step = haversine_m(np.roll(sel["lat"].to_numpy(float), 1), np.roll(sel["lon"].to_numpy(float), 1),
                        sel["lat"].to_numpy(float), sel["lon"].to_numpy(float))
     path = pd.Series(np.where(same, step, 0.0), index=sel.index).groupby(sel["segment"]).sum()
     span = sel.groupby("segment")["t"].agg(lambda t: t.max() - t.min())
-    path_speed = path / span.where(span > 0)
-    return np.hypot(vn, ve) / path_speed
+    return path / span.where(span > 0)
 
 
 def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
@@ -125,11 +136,23 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
         "lon": edge["lon"].to_numpy(float),
         "alt_m": edge["alt_m"].to_numpy(float),
         "agl_m": edge["agl_m"].to_numpy(float),
-        "sigma_pos_m": edge["sigma_pos_m"].to_numpy(float),
+        # The window's median: a track's first rows (and rows right over a radar, where the unknown altitude
+        # blurs the ground range) carry a sigma of kilometres that the next few updates remove.
+        "sigma_pos_m": gs["sigma_pos_m"].median().reindex(edge.index).to_numpy(float),
         "on_ground": edge["on_ground"].to_numpy(bool),
         "cooperative": gs["cooperative"].any().reindex(edge.index).to_numpy(bool),
     })
-    out["speed_mps"] = np.hypot(vn, ve).reindex(edge.index).to_numpy(float)
+    displacement_speed = np.hypot(vn, ve)
+    path_speed = _path_speed(sel)
+    # Displacement over path length: ~1 flying straight (less a little for plot noise), near 0 circling (a
+    # climbing or descending orbit), where the heading says nothing about the strip.
+    circling = (displacement_speed / path_speed < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False)
+    out["circling"] = circling.to_numpy(bool)
+    # In an orbit the displacement speed is near zero; the aircraft still flies at its path speed (plot
+    # noise adds a little, a fraction of the ~60 m plot sigma per scan).
+    speed = displacement_speed.where(~circling.reindex(displacement_speed.index, fill_value=False),
+                                     path_speed.reindex(displacement_speed.index))
+    out["speed_mps"] = speed.reindex(edge.index).to_numpy(float)
     out["heading_deg"] = (np.degrees(np.arctan2(ve, vn)) % 360.0).reindex(edge.index).to_numpy(float)
     out["accel_mps2"] = _slope(sel, "segment", "speed_mps").reindex(edge.index).to_numpy(float)
     out["vz_mps"] = _slope(sel, "segment", "alt_m").reindex(edge.index).to_numpy(float)
@@ -138,7 +161,6 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
     flight = pd.Series(flight_key(m), index=m.index)
     cruise = m["speed_mps"].groupby(flight).quantile(0.9)
     out["cruise_mps"] = flight.loc[edge["_row"]].map(cruise).to_numpy(float)
-    out["circling"] = (_straightness(sel, vn, ve) < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False).to_numpy(bool)
     out["window_lat"] = gs["lat"].mean().reindex(edge.index).to_numpy(float)
     out["window_lon"] = gs["lon"].mean().reindex(edge.index).to_numpy(float)
     step = m["t"].diff().where(m["segment"] == m["segment"].shift())
@@ -230,6 +252,11 @@ def _covs(edges: pd.DataFrame) -> np.ndarray:
     """(n, 2, 2) covariances of the edges' strip estimates."""
     ee, en, nn = (edges[c].to_numpy(float) for c in ("cov_ee", "cov_en", "cov_nn"))
     return np.stack([np.stack([ee, en], -1), np.stack([en, nn], -1)], -2)
+
+
+def _major_sigma(covs: np.ndarray) -> np.ndarray:
+    """1-sigma semi-major axis of each (2, 2) covariance, m."""
+    return np.sqrt(np.maximum(np.linalg.eigvalsh(covs)[..., -1], 0.0))
 
 
 def _assign(ei: np.ndarray, si: np.ndarray, costs: np.ndarray) -> list[int]:
@@ -336,6 +363,13 @@ def _candidate_pairs(ends: pd.DataFrame, starts: pd.DataFrame, p: StopParams) ->
     return ei[keep], si[keep]
 
 
+def _unseen_flight_s(distance_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
+    """Time to fly ``distance_m`` unseen between a plot at ``speed_mps`` and the strip: the speed falls (or
+    builds) linearly to touch-down (lift-off) speed, so the mean is half of both."""
+    v = np.nan_to_num(np.asarray(speed_mps, float), nan=sites.TOUCHDOWN_MPS)
+    return np.asarray(distance_m, float) / np.fmax(0.5 * (v + sites.TOUCHDOWN_MPS), 10.0)
+
+
 def _airborne_continuation(ends: pd.DataFrame, starts: pd.DataFrame, ei: np.ndarray, si: np.ndarray) -> np.ndarray:
     """Whether the start continues the end's flight through a coverage hole: it lies where the aircraft
     would be had it kept flying (implied speed between half the slower and twice the faster edge speed)."""
@@ -364,18 +398,36 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
     lat, lon, cov, d2 = sites.fuse_many(
         ends["site_lat"].to_numpy(float)[ei], ends["site_lon"].to_numpy(float)[ei], _covs(ends)[ei],
         starts["site_lat"].to_numpy(float)[si], starts["site_lon"].to_numpy(float)[si], _covs(starts)[si])
-    slack = (starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
-             - ends["unseen_s"].to_numpy(float)[ei] - starts["unseen_s"].to_numpy(float)[si])
+    # Time on the ground: the gap less the unseen flying from the last plot to the fused strip and from it to
+    # the first plot (each edge's own extrapolation would ignore how far apart the two really are).
+    to_site_s = _unseen_flight_s(haversine_m(ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei],
+                                             lat, lon), ends["speed_mps"].to_numpy(float)[ei])
+    from_site_s = _unseen_flight_s(haversine_m(lat, lon, starts["lat"].to_numpy(float)[si],
+                                               starts["lon"].to_numpy(float)[si]), starts["speed_mps"].to_numpy(float)[si])
+    gap_s = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
+    slack = gap_s - to_site_s - from_site_s
+    seen_down = ends["on_ground"].to_numpy(bool)[ei] | starts["on_ground"].to_numpy(bool)[si]
+    circling = ends["circling"].to_numpy(bool)[ei] | starts["circling"].to_numpy(bool)[si]
+    min_stop = np.where(seen_down, p.min_stop_s, np.where(circling, CIRCLING_BLIND_STOP_S, p.min_blind_stop_s))
     e_flight, s_flight = ends["flight_id"].to_numpy(object)[ei], starts["flight_id"].to_numpy(object)[si]
     linked = np.array([a is not None and a == b for a, b in zip(e_flight, s_flight)], bool)
     # A stop needs the two strip estimates to agree, time on the ground, and some sign of a landing or a
     # take-off at one end at least (or the tracker's word that it is one flight).
     strong = np.maximum(ends["cue"].to_numpy(float)[ei], starts["cue"].to_numpy(float)[si]) >= p.min_landing_cue
-    stop = (d2 <= p.gate_d2) & (slack >= p.min_stop_s) & (strong | linked)
+    # An estimate known no better than this says nothing about where it agrees with the other one.
+    informative = (_major_sigma(_covs(ends))[ei] <= MAX_PAIRING_SIGMA_M) & (_major_sigma(_covs(starts))[si] <= MAX_PAIRING_SIGMA_M)
+    # Beyond a typical stop, an unlinked pair needs a landing cue at both ends: the longer the gap, the more
+    # unrelated arrivals and departures share a valley.
+    both = np.minimum(ends["cue"].to_numpy(float)[ei], starts["cue"].to_numpy(float)[si]) >= p.min_landing_cue
+    corroborated = linked | (gap_s <= COINCIDENCE_SCALE_S) | both
+    stop = (d2 <= p.gate_d2) & (slack >= min_stop) & (strong | linked) & informative & corroborated
     cue_sum = ends["cue"].to_numpy(float)[ei] + starts["cue"].to_numpy(float)[si]
+    # The longer the gap, the likelier an unrelated aircraft's departure falls in the gate by chance (their
+    # count grows with the window): unlinked long gaps cost log(gap / typical stop).
+    coincidence = np.where(linked, 0.0, np.log(np.fmax(gap_s / COINCIDENCE_SCALE_S, 1.0)))
     # A stop costs its disagreement, less for linked tracks and strong landing cues; a flight on through a
     # hole in coverage uses the pair up and reports nothing.
-    costs = np.where(stop, d2 - 2.0 * linked - cue_sum, np.where(continuation, 0.5 - linked, np.inf))
+    costs = np.where(stop, d2 - 2.0 * linked - cue_sum + coincidence, np.where(continuation, 0.5 - linked, np.inf))
 
     used_ends, used_starts = set(), set()
     for k in _assign(ei, si, costs):
@@ -383,8 +435,10 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
         used_ends.add(i)
         used_starts.add(j)
         if stop[k]:
+            t_land = float(ends["t"].iloc[i] + to_site_s[k])
+            t_off = float(starts["t"].iloc[j] - from_site_s[k])
             events.extend(_stop_from_pair(ends.iloc[i], starts.iloc[j], float(lat[k]), float(lon[k]), cov[k],
-                                          float(d2[k]), float(slack[k]), bool(linked[k]), terrain, p))
+                                          float(d2[k]), (t_land, t_off), bool(linked[k]), terrain, p))
 
     events += _lone_events("landing", ends, used_ends, terrain, p)
     events += _lone_events("takeoff", starts, used_starts, terrain, p)
@@ -440,11 +494,12 @@ def _roll_end(lat: float, lon: float, e: pd.Series, *, arriving: bool) -> tuple[
     return float(r_lat), float(r_lon)
 
 
-def _stop_from_pair(e: pd.Series, s: pd.Series, lat: float, lon: float, cov: np.ndarray, d2: float, slack: float,
-                    linked: bool, terrain, p: StopParams) -> list[dict]:
+def _stop_from_pair(e: pd.Series, s: pd.Series, lat: float, lon: float, cov: np.ndarray, d2: float,
+                    times: tuple[float, float], linked: bool, terrain, p: StopParams) -> list[dict]:
     lat, lon, cov, landable = sites.refine_with_terrain(lat, lon, cov, terrain)
-    t_land = float(e["t"] + e["unseen_s"])
-    t_off = max(float(s["t"] - s["unseen_s"]), t_land)
+    t_land = times[0]
+    t_off = max(times[1], t_land)
+    slack = t_off - t_land
     consistency = float(np.exp(-d2 / 8.0))
     confidence = 0.5 + 0.2 * consistency + 0.15 * 0.5 * (float(e["cue"]) + float(s["cue"])) + (0.1 if linked else 0)
     confidence *= 0.5 + 0.5 * landable

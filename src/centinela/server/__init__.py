@@ -10,6 +10,8 @@ import logging
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from centinela import model
 from centinela.errors import InputError
 from centinela.server.app import create_app
@@ -24,6 +26,8 @@ DEFAULT_PORT = 8000
 DEFAULT_SPEED = 60.0
 # Replayed alerts are dispatched to this unit unless told otherwise: create the operations centre's users in it.
 DEFAULT_DISPATCH_UNIT = "VRAEM-OPS"
+# On Ctrl-C, open map pages (their live streams) get this long before the server stops anyway.
+GRACEFUL_SHUTDOWN_S = 3
 
 
 def load_replay(store: Store, source: str | Path | None, *, sample: bool = False,
@@ -54,9 +58,27 @@ def load_replay(store: Store, source: str | Path | None, *, sample: bool = False
     return outputs, run_id
 
 
+def replay_start_s(outputs: model.Outputs, start: str | None) -> float | None:
+    """Epoch seconds for ``start``: ``HH:MM`` (UTC, on the day of the first track update) or an ISO 8601 time.
+
+    >>> from centinela.server.sample import sample_outputs
+    >>> replay_start_s(sample_outputs(), "10:30") - 1780308000.0
+    1800.0
+    """
+    if start is None:
+        return None
+    if len(start) <= 5 and ":" in start:
+        first = pd.Timestamp(float(outputs.tracks["t"].min()), unit="s", tz="UTC").normalize()
+        hours, minutes = (int(v) for v in start.split(":"))
+        return (first + pd.Timedelta(hours=hours, minutes=minutes)).timestamp()
+    when = pd.Timestamp(start)
+    return (when if when.tzinfo else when.tz_localize("UTC")).timestamp()
+
+
 def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, sample: bool = False,
-          speed: float = DEFAULT_SPEED, loop: bool = False, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,), secure_cookies: bool = False) -> None:
+          speed: float = DEFAULT_SPEED, start: str | None = None, loop: bool = False, host: str = DEFAULT_HOST,
+          port: int = DEFAULT_PORT, dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,),
+          secure_cookies: bool = False) -> None:
     """Run the operations centre until interrupted (uvicorn). See ``centinela serve --help``."""
     import uvicorn
 
@@ -64,9 +86,10 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     feed = None
     if replay is not None or sample:
         outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units)
-        feed = ReplayFeed.from_outputs(outputs, run_id, speed=speed, loop=loop)
+        feed = ReplayFeed.from_outputs(outputs, run_id, speed=speed, loop=loop,
+                                       start_s=replay_start_s(outputs, start))
     app = create_app(store, feed=feed, speed=speed if feed else None, secure_cookies=secure_cookies)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 
 __all__ = ["DEFAULT_DISPATCH_UNIT", "Batch", "LiveHub", "ReplayFeed", "create_app", "load_replay", "serve"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -365,12 +366,24 @@ def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed:
             return
         sub = hub.subscribe(user)
         try:
-            await ws.send_json({"type": "hello", "mode": "live" if hub.persist else "replay", "now": hub.now,
-                                "speed": hub.speed})
-            while True:
-                await ws.send_text(await sub.queue.get())
-        except (WebSocketDisconnect, RuntimeError):
-            pass  # the client went away
+            async with anyio.create_task_group() as group:
+                async def send() -> None:
+                    with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client went away
+                        await ws.send_json({"type": "hello", "mode": "live" if hub.persist else "replay",
+                                            "now": hub.now, "speed": hub.speed})
+                        while True:
+                            await ws.send_text(await sub.queue.get())
+                    group.cancel_scope.cancel()
+
+                async def until_closed() -> None:
+                    # The client sends nothing; reading is how a closed connection is noticed while the
+                    # queue is quiet.
+                    while (await ws.receive())["type"] != "websocket.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(send)
+                group.start_soon(until_closed)
         finally:
             hub.unsubscribe(sub)
 

@@ -29,25 +29,27 @@ db_option = click.option("--db", default=DEFAULT_DB, show_default=True, envvar="
 @click.option("--sample", is_flag=True, help="Replay the small hand-made sample picture instead.")
 @click.option("--speed", type=click.FloatRange(min=0.01), default=DEFAULT_SPEED, show_default=True,
               help="Replay speed: simulated seconds per wall-clock second.")
+@click.option("--start", help="Where the replay's clock starts: HH:MM (UTC, on the first day of the data) or an "
+                             "ISO 8601 time. Default: the first track update.")
 @click.option("--loop", is_flag=True, help="Start the replay over when it ends.")
 @click.option("--dispatch-to", "dispatch_to", multiple=True, default=(DEFAULT_DISPATCH_UNIT,),
               show_default=True, help="Unit that receives the replayed alerts (repeat for several).")
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @click.option("--secure-cookies", is_flag=True, help="HTTPS-only session cookie (behind a TLS proxy).")
-def serve_command(db: str, replay: Path | None, sample: bool, speed: float, loop: bool, dispatch_to: tuple[str, ...],
-                  host: str, port: int, secure_cookies: bool) -> None:
+def serve_command(db: str, replay: Path | None, sample: bool, speed: float, start: str | None, loop: bool,
+                  dispatch_to: tuple[str, ...], host: str, port: int, secure_cookies: bool) -> None:
     """Run the operations centre: web map at http://HOST:PORT/, API docs at /docs.
 
     \b
     Example:
       centinela users add ana --role analyst --unit VRAEM-OPS
-      centinela serve --replay runs/s1-out --speed 60
+      centinela serve --replay runs/s1-out --speed 60 --start 09:30
     """
     if replay is not None and sample:
         raise click.UsageError("give either --replay or --sample")
     click.echo(f"Centinela operations centre on http://{host}:{port}/  (API docs: /docs; Ctrl-C stops)")
-    serve(db, replay=replay, sample=sample, speed=speed, loop=loop, host=host, port=port,
+    serve(db, replay=replay, sample=sample, speed=speed, start=start, loop=loop, host=host, port=port,
           dispatch_to_units=dispatch_to, secure_cookies=secure_cookies)
 
 

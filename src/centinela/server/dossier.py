@@ -22,6 +22,16 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(df.to_json(orient="records", double_precision=6)) if len(df) else []
 
 
+def _parsed(value: Any) -> Any:
+    """A JSON object or list that reached us as text (assessments.csv cells) as the value itself."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _distinct(series: pd.Series) -> list[str]:
     return sorted({str(v) for v in series.dropna()})
 
@@ -66,7 +76,7 @@ def flight_dossier(store: Store, user: User, track_id: str, *, run_id: str | Non
     alerts = store.read_alerts(user, DOSSIER_ENDPOINT, run_id=run, track_ids=track_ids, t1_s=until_s)
     own = assessments[assessments["track_id"] == track_id]
     score = float(own["score"].iloc[0]) if len(own) else None
-    explanation = {k: v for k, v in (_records(own)[0].items() if len(own) else [])
+    explanation = {k: _parsed(v) for k, v in (_records(own)[0].items() if len(own) else [])
                    if k not in ("run_id", "track_id", "score")}
     return {
         "track_id": track_id,
