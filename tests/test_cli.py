@@ -2,16 +2,28 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-CHECKER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_outputs.py"
+import pytest
+
+
+def contract_checker() -> Path:
+    """The project's shared contract checker: $CENTINELA_SHARED, ../shared beside the repository, or
+    /work/shared (where the team's machines keep it)."""
+    candidates = [Path(os.environ["CENTINELA_SHARED"])] if "CENTINELA_SHARED" in os.environ else []
+    candidates += [Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")]
+    for folder in candidates:
+        if (folder / "tools" / "check_outputs.py").exists():
+            return folder / "tools" / "check_outputs.py"
+    pytest.skip("shared/tools/check_outputs.py not found: set CENTINELA_SHARED to the shared folder")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "centinela.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "centinela.cli", *args], check=False, capture_output=True, text=True)
 
 
 def test_help_teaches_the_commands():
@@ -45,7 +57,8 @@ def test_malformed_plot_is_bad_input_naming_file_line_and_field(small_scenario, 
 
 
 def test_analyze_writes_outputs_that_follow_the_contract(small_analysis):
-    checked = subprocess.run([sys.executable, str(CHECKER), str(small_analysis)], capture_output=True, text=True)
+    checker = [sys.executable, str(contract_checker()), str(small_analysis)]
+    checked = subprocess.run(checker, check=False, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
     assert "follows the contract" in checked.stdout
 

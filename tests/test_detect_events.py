@@ -238,3 +238,40 @@ def test_departure_first_seen_circling_still_pairs_with_the_arrival():
     stop = events[events["kind"] == "ground_stop"].iloc[0]
     assert "circling" in stop["evidence"]["departure"]["method"]
     assert haversine_m(stop["lat"], stop["lon"], *SITE) < 1_000.0
+
+
+def _orbit(t0_s: float, duration_s: float, centre_north_m: float, track_id: str) -> pd.DataFrame:
+    """A light plane circling (radius 450 m, ~45 m/s: one turn a minute) 1,500 m above the valley floor."""
+    times = np.arange(0.0, duration_s + 1.0, 5.0)
+    angles = 2 * np.pi * times / 63.0
+    waypoints = [(t0_s + t, 450.0 * np.sin(a), centre_north_m + 450.0 * np.cos(a), 2_100.0, False)
+                 for t, a in zip(times, angles)]
+    rows = trajectory(waypoints, *SITE, step_s=10.0)
+    rows["track_id"], rows["sigma_pos_m"], rows["alt_m"], rows["flight_id"] = track_id, 40.0, np.nan, "F1"
+    return rows[["t", "track_id", "lat", "lon", "alt_m", "vn_mps", "ve_mps", "sigma_pos_m", "flight_id"]]
+
+
+def test_an_orbit_that_drops_out_of_sight_for_four_minutes_is_not_a_stop():
+    # Circling to gain height out of a valley, the plane is lost for 4 minutes (a terrain shadow on one side
+    # of the orbit) and found again circling at the same place: manoeuvring unseen, not a landing.
+    before = _orbit(0.0, 400.0, 2_000.0, "P1")
+    after = _orbit(640.0, 400.0, 2_000.0, "P2")
+    events = detect_events(pd.concat([before, after], ignore_index=True), sensors=[RADAR], terrain=TERRAIN)
+    assert not (events["kind"] == "ground_stop").any()
+
+
+def test_a_track_start_known_only_to_kilometres_does_not_confirm_a_stop():
+    # An arrival that vanishes on final, and 20 min later an unrelated track whose first updates are known to
+    # ~30 km (a target right over a radar, where the unknown altitude blurs the ground range): its vague
+    # ellipse "agrees" with any strip, so it cannot make the arrival a ground stop.
+    truth = air_bridge_stop(*SITE, approach_from_deg=180.0, depart_to_deg=0.0)
+    touchdown_t = float(truth.loc[truth["on_ground"], "t"].iloc[0])
+    arrival = radar_tracks(truth[truth["t"] < touchdown_t], RADAR, TERRAIN, seed=4)
+    vague = straight_track(lat0=SITE[0] + 0.09, lon0=SITE[1], heading_deg=0.0, speed_mps=60.0,
+                           duration_s=300.0, track_id="P7", t0=touchdown_t + 1_200.0)
+    vague["sigma_pos_m"] = 30_000.0
+    events = detect_events(pd.concat([arrival, vague[arrival.columns.drop("sensors")]], ignore_index=True),
+                           sensors=[RADAR], terrain=TERRAIN)
+    assert not (events["kind"] == "ground_stop").any()
+    landings = events[events["kind"] == "landing"]
+    assert len(landings) == 1 and haversine_m(landings["lat"].iloc[0], landings["lon"].iloc[0], *SITE) < 1_000.0

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from centinela.io.outputs import write_outputs
 from centinela.server import DEFAULT_DISPATCH_UNIT, create_app, load_replay
 from centinela.server.cli import serve_command, users_command
-from centinela.server.live import Batch, ReplayFeed
+from centinela.server.live import Batch, ReplayFeed, tracker_feed
 from centinela.server.sample import sample_outputs
 from centinela.store import Store, add_user
 
@@ -260,6 +260,29 @@ def test_a_live_feed_is_persisted_and_dispatched(tmp_path):
     assert [a["run_id"] for m in messages if m["type"] == "alerts" for a in m["alerts"]] == ["live-1"]
 
 
+def test_the_streaming_tracker_feeds_a_live_run(tmp_path):
+    from centinela.model import Sensor
+    from centinela.track import Tracker
+
+    store = make_store(tmp_path / "c.db")
+    store.create_run("live-adsb")
+    tracker = Tracker([Sensor("ADSB-1", "adsb", -12.5, -73.8, 600.0)])
+
+    async def adsb_positions():  # an aircraft flying east, one ADS-B position every 10 s
+        for k in range(6):
+            yield pd.DataFrame({"t": [10.0 * k], "sensor": ["ADSB-1"], "lat": [-12.5], "lon": [-73.8 + 0.0065 * k],
+                                "alt_m": [2000.0], "icao24": ["e80123"]})
+            await asyncio.sleep(0.01)
+
+    app = create_app(store, feed=tracker_feed(tracker, adsb_positions(), "live-adsb"), persist_feed=True,
+                     min_subscribers=1)
+    with TestClient(app) as client, login(app, "op", client).websocket_connect("/api/live") as ws:
+        messages = _read_until(ws, "end")
+    streamed = [tid for m in messages if m["type"] == "tracks" for tid in m["columns"]["track_id"]]
+    stored = store.tracks(0.0, 100.0, run_id="live-adsb")
+    assert len(streamed) == len(stored) == 6 and set(stored["icao24"]) == {"e80123"}
+
+
 def test_replay_loads_an_outputs_folder_and_dispatches_to_the_default_unit(tmp_path):
     write_outputs(sample_outputs(), tmp_path / "out")
     store = Store(tmp_path / "c.db")
@@ -282,6 +305,9 @@ def test_users_command_adds_lists_and_disables(tmp_path):
     assert result.exit_code == 0, result.output
     assert runner.invoke(users_command, ["add", "ana", "--role", "analyst", "--unit", UNIT, "--db", db,
                                          "--password", "x"]).exit_code == 1  # name taken
+    again = runner.invoke(users_command, ["add", "ana", "--role", "admin", "--unit", "X", "--db", db,
+                                          "--password", "x", "--if-missing"])
+    assert again.exit_code == 0 and "left as it is" in again.output
     listing = runner.invoke(users_command, ["list", "--db", db]).output
     assert "ana" in listing and "analyst" in listing and "active" in listing
     assert runner.invoke(users_command, ["disable", "ana", "--db", db]).exit_code == 0

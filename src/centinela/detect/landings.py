@@ -28,6 +28,9 @@ SEGMENT_GAP_S = 60.0
 # Motion at an edge is averaged over this window: ~6 radar scans, enough to damp plot noise, short enough
 # that the final approach is not mixed with the pattern before it.
 EDGE_WINDOW_S = 60.0
+# Orbits are also looked for over this longer window: a light plane's climbing or descending orbit (radius
+# ~0.3-0.6 km at 40-50 m/s) takes 40-80 s a turn, so 150 s holds two turns; a straight final, none.
+ORBIT_WINDOW_S = 150.0
 # Fewer updates than this give no reliable speed or heading: false tracks from clutter are this short.
 MIN_SEGMENT_UPDATES = 3
 # Below this displacement / path length an edge window is an orbit (straight flight with plot noise reads
@@ -145,8 +148,18 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
     displacement_speed = np.hypot(vn, ve)
     path_speed = _path_speed(sel)
     # Displacement over path length: ~1 flying straight (less a little for plot noise), near 0 circling (a
-    # climbing or descending orbit), where the heading says nothing about the strip.
+    # climbing or descending orbit), where the heading says nothing about the strip. Checked over the edge
+    # window and over a longer one: a wide orbit is only half a turn in the edge window.
     circling = (displacement_speed / path_speed < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False)
+    wide = m[(m["t"] - t_edge).abs() <= ORBIT_WINDOW_S]
+    wide_lat, wide_lon = wide.groupby("segment")["lat"], wide.groupby("segment")["lon"]
+    wide_first, wide_last = wide.groupby("segment")["t"].idxmin(), wide.groupby("segment")["t"].idxmax()
+    wide_disp = pd.Series(haversine_m(m.loc[wide_first, "lat"].to_numpy(float), m.loc[wide_first, "lon"].to_numpy(float),
+                                      m.loc[wide_last, "lat"].to_numpy(float), m.loc[wide_last, "lon"].to_numpy(float)),
+                          index=wide_first.index)
+    wide_span = (wide.groupby("segment")["t"].max() - wide.groupby("segment")["t"].min())
+    wide_straight = wide_disp / (_path_speed(wide) * wide_span).where(wide_span > 0)
+    circling |= (wide_straight < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False)
     out["circling"] = circling.to_numpy(bool)
     # In an orbit the displacement speed is near zero; the aircraft still flies at its path speed (plot
     # noise adds a little, a fraction of the ~60 m plot sigma per scan).

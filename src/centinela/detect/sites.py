@@ -45,6 +45,7 @@ SIGMA_ALONG_MIN_M = 150.0
 LOW_AGL_M = 100.0
 MAX_EXTRAPOLATION_M = 15_000.0
 COVERAGE_SIGMA_FRACTION = 0.35
+MISSED_SCAN_FRACTION = 0.5  # rms of where within a scan it vanished and of a missed last scan, in scans
 SIGMA_CIRCLING_MIN_M = 1_000.0  # an orbit is ~0.5-1 km across; the strip is at least that uncertain  # beyond this the last plot says nothing useful about the strip
 # --- terrain prior ----------------------------------------------------------------------------------------
 # A strip needs ~600 m of usable length; slope is measured over that baseline.
@@ -125,10 +126,12 @@ def extrapolate(items: pd.DataFrame, *, arriving: bool, sensors=None, terrain=No
             # The shallow and steep paths bound ~90% of approaches: +-1.65 sigma.
             x = float(xs[1]) + ground_roll
             # Beyond the glide-angle spread: the floor itself is uncertain (terrain sampled every ~1 km,
-            # ~50 m of height is ~600 m along a glide), and the radar may have missed the last scan or two
-            # it could have seen (pd < 1, tangential fading).
-            sigma_along = (abs(float(xs[0]) - float(xs[2])) / 3.3 + COVERAGE_SIGMA_FRACTION * x
-                           + float(r.scan_s) * v + SIGMA_ALONG_MIN_M)
+            # ~50 m of height is ~600 m along a glide) on the airborne descent below it; the aircraft sank
+            # out of sight anywhere within a scan (uniform: v * scan / sqrt(12)) and the radar may have
+            # missed the last scan it could have seen (pd ~0.9: ~0.3 scans rms); together ~half a scan.
+            gliding_m = max(float(xs[1]) - scan_gap_m, 0.0)
+            sigma_along = (abs(float(xs[0]) - float(xs[2])) / 3.3 + COVERAGE_SIGMA_FRACTION * gliding_m
+                           + MISSED_SCAN_FRACTION * float(r.scan_s) * v + SIGMA_ALONG_MIN_M)
             method = "coverage"
         else:
             a = float(r.accel_mps2) if np.isfinite(r.accel_mps2) else 0.0

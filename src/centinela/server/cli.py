@@ -64,11 +64,16 @@ def users_command() -> None:
 @click.option("--unit", required=True, help="The user's unit: alerts dispatched to it reach the user.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="CENTINELA_PASSWORD",
               help="Asked for when not given (env CENTINELA_PASSWORD).")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the user exists (for scripts such as make demo).")
 @db_option
-def users_add(username: str, role: str, unit: str, password: str, db: str) -> None:
+def users_add(username: str, role: str, unit: str, password: str, if_missing: bool, db: str) -> None:
     """Create user USERNAME."""
+    store = Store(db)
+    if if_missing and username in set(store.users()["username"]):
+        click.echo(f"user {username} exists in {db}: left as it is")
+        return
     try:
-        add_user(Store(db), username, password, role=role, unit=unit)
+        add_user(store, username, password, role=role, unit=unit)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"user {username} ({role}, unit {unit}) added to {db}")

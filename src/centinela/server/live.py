@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -202,6 +202,20 @@ class LiveHub:
                 if len(visible):
                     sub.offer(json.dumps({"type": "alerts", "t": batch.t,
                                           "alerts": json.loads(visible.to_json(orient="records"))}))
+
+
+async def tracker_feed(tracker, measurements: AsyncIterable[pd.DataFrame], run_id: str) -> AsyncIterator[Batch]:
+    """A live feed: each time-ordered batch of measurements through the streaming tracker
+    (:class:`centinela.track.Tracker`, duck-typed: anything with ``update(frame) -> track rows``).
+
+    The tracker runs in a worker thread so the server keeps answering while it works. Serve it with
+    ``create_app(store, feed=tracker_feed(...), persist_feed=True)`` after ``store.create_run(run_id)``.
+    """
+    async for batch in measurements:
+        if len(batch) == 0:
+            continue
+        rows = await asyncio.to_thread(tracker.update, batch)
+        yield Batch(float(batch["t"].max()), run_id, rows)
 
 
 async def _collect(feed: AsyncIterator[Batch]) -> list[Batch]:

@@ -33,6 +33,9 @@ _PSR = {
     "sigma_azimuth_deg": 0.2, "pd": 0.9, "clutter_per_scan": 0.5, "mask_deg": -2.0, "site_search_km": 15.0,
     "mast_m": 20.0,
 }
+# A radar on a mast at a valley base: no ridge-top search; a slight down-look (the floor around is flat).
+_VALLEY_SITE = {"site_search_km": 0.0, "mask_deg": -0.5}
+_RIDGE_SITE = {"site_search_km": 15.0, "mask_deg": -2.0}
 _SSR = {
     "kind": "ssr", "enabled": True, "scan_s": 8.0, "range_max_m": 350_000.0, "sigma_range_m": 30.0,
     "sigma_azimuth_deg": 0.07, "pd": 0.98, "clutter_per_scan": 0.05, "mask_deg": -0.5, "site_search_km": 12.0,
@@ -48,8 +51,15 @@ _DEFAULTS: dict[str, Any] = {
     "region": {"lat_min": -13.3, "lat_max": -11.3, "lon_min": -74.6, "lon_max": -73.4},
     "terrain": {"source": "synthetic", "seed": 7, "geotiff_path": ""},
     "sensors": {
-        "PSR-PICHARI": {**_PSR, "lat": -12.52, "lon": -73.83, "sac": 100, "sic": 1},
-        "PSR-MAZAMARI": {**_PSR, "lat": -11.33, "lon": -74.53, "sac": 100, "sic": 2},
+        # Easy is the well-observed case: the primary radars stand at the army's valley bases (on a mast over
+        # the flat valley floor, so they see along the valley down to a slight negative elevation) and three
+        # gap-fillers at other valley bases watch the approaches and climb-outs the two main sites cannot.
+        # The hard profile puts the two main radars back on the ridge tops and switches the gap-fillers off.
+        "PSR-PICHARI": {**_PSR, **_VALLEY_SITE, "lat": -12.52, "lon": -73.83, "sac": 100, "sic": 1},
+        "PSR-MAZAMARI": {**_PSR, **_VALLEY_SITE, "lat": -11.33, "lon": -74.53, "sac": 100, "sic": 2},
+        "PSR-LLOCHEGUA": {**_PSR, **_VALLEY_SITE, "lat": -12.41, "lon": -73.91, "sac": 100, "sic": 4},
+        "PSR-VIZCATAN": {**_PSR, **_VALLEY_SITE, "lat": -12.62, "lon": -74.1, "sac": 100, "sic": 5},
+        "PSR-PUERTO-OCOPA": {**_PSR, **_VALLEY_SITE, "lat": -11.133, "lon": -74.35, "sac": 100, "sic": 6},
         "SSR-AYACUCHO": {**_SSR, "lat": -13.1548, "lon": -74.2044, "sac": 100, "sic": 3},
         "ADSB-AYACUCHO": {**_ADSB, "lat": -13.16, "lon": -74.22},
         "ADSB-PICHARI": {**_ADSB, "lat": -12.52, "lon": -73.83},
@@ -91,8 +101,11 @@ _DEFAULTS: dict[str, Any] = {
     },
     "narco": {
         "flights_per_day": 4.0, "aircraft_types": ["C206"], "fleet_size": 6,
-        "cruise_clearance_m": 600.0, "approach_agl_m": 250.0, "approach_valley_km": [40.0, 80.0],
-        "departure_valley_km": [20.0, 50.0],
+        # Easy: a short low-level segment (the plane comes down from its en-route height 10-25 km out and
+        # climbs out within 5-15 km), so the valley radars see it descend and climb; hard flies the long,
+        # terrain-hugging valley legs that hide it for the last 60-100 km.
+        "cruise_clearance_m": 600.0, "approach_agl_m": 250.0, "approach_valley_km": [10.0, 25.0],
+        "departure_valley_km": [5.0, 15.0],
         "dawn_offset_mean_min": 15.0, "dawn_offset_sigma_min": 15.0, "dawn_offset_min_min": -15.0,
         "late_fraction": 0.15, "late_window_h": [1.0, 5.0],
         "ground_time_mean_min": 10.0, "ground_time_sigma_min": 3.5, "ground_time_range_min": [5.0, 20.0],
@@ -155,8 +168,11 @@ _DEFAULTS: dict[str, Any] = {
 # The hard profile: worse sensors, more confounders, darker and lower narco flights.
 _HARD: dict[str, Any] = {
     "sensors": {
-        "PSR-PICHARI": {"pd": 0.7, "clutter_per_scan": 4.0, "sigma_range_m": 120.0, "sigma_azimuth_deg": 0.35},
-        "PSR-MAZAMARI": {"pd": 0.7, "clutter_per_scan": 4.0, "sigma_range_m": 120.0, "sigma_azimuth_deg": 0.35},
+        "PSR-PICHARI": {"pd": 0.7, "clutter_per_scan": 4.0, "sigma_range_m": 120.0, "sigma_azimuth_deg": 0.35,
+                        **_RIDGE_SITE},
+        "PSR-MAZAMARI": {"pd": 0.7, "clutter_per_scan": 4.0, "sigma_range_m": 120.0, "sigma_azimuth_deg": 0.35,
+                         **_RIDGE_SITE},
+        "PSR-LLOCHEGUA": {"enabled": False}, "PSR-VIZCATAN": {"enabled": False}, "PSR-PUERTO-OCOPA": {"enabled": False},
         "SSR-AYACUCHO": {"pd": 0.93, "clutter_per_scan": 0.3},
         "OBS-LLOCHEGUA": {"sigma_azimuth_deg": 25.0}, "OBS-PUERTO-ENE": {"sigma_azimuth_deg": 25.0},
         "OBS-SANTA-ROSA": {"sigma_azimuth_deg": 25.0}, "OBS-VIZCATAN": {"sigma_azimuth_deg": 25.0},
@@ -164,7 +180,8 @@ _HARD: dict[str, Any] = {
     "radar": {"mti_notch_mps": 3.0},
     "adsb": {"message_loss": 0.15},
     "observers": {"p_sound_per_min": 0.25, "p_sighting_per_min": 0.3, "false_reports_per_day": 4.0},
-    "narco": {"approach_agl_m": 150.0, "approach_valley_km": [60.0, 100.0], "cruise_clearance_m": 400.0,
+    "narco": {"approach_agl_m": 150.0, "approach_valley_km": [60.0, 100.0], "departure_valley_km": [20.0, 50.0],
+              "cruise_clearance_m": 400.0,
               "transponder_on_probability": 0.3},
     "military": {"sorties_per_day": 9.0, "dawn_fraction": 0.7},
     "mission": {"flights_per_day": 8.0, "dawn_fraction": 0.5, "transponder_probability": 0.5,

@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL server for tests and benchmarks: Debian's ``postgresql`` package, a cluster in a
-temporary folder, on a free loopback port, removed on exit.
+temporary folder, on a free loopback port, removed on exit::
 
->>> with postgres_cluster() as url:   # doctest: +SKIP
-...     Store(url)
+    with postgres_cluster() as url:     # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
+        store = Store(url)
 """
 from __future__ import annotations
 
