@@ -20,6 +20,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from centinela.detect import sites
+from centinela.detect.coverage import visible_floor_m
 from centinela.detect.crossings import flight_key
 from centinela.geo.frames import EARTH_RADIUS_M, destination, haversine_m
 
@@ -51,6 +52,11 @@ COINCIDENCE_SCALE_S = 1_800.0
 # An edge flown in circles is an orbit to gain or lose height (a light plane's turn takes ~60-70 s and gains
 # or loses ~250 m at 4 m/s): five such turns in a terrain shadow explain a gap as well as a stop does.
 CIRCLING_BLIND_STOP_S = 360.0
+# A track that ends where the coverage floor rises by more than this over the next scans of its path flew
+# into a terrain shadow: the floor is sampled every ~500 m along rays over a ~1 km DEM (tens of metres of
+# error), and a plane flying level at any height between the two floors would vanish just the same.
+SHADOW_MARGIN_M = 150.0
+SHADOW_SCANS = 4  # the segment gap is 6 scans; it was unseen at least that long
 # A strip estimate vaguer than this (1 sigma) cannot corroborate a stop: two such ellipses "agree" with
 # anything within ~20 km, the distance between several valley strips.
 MAX_PAIRING_SIGMA_M = 6_000.0
@@ -453,11 +459,37 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
             events.extend(_stop_from_pair(ends.iloc[i], starts.iloc[j], float(lat[k]), float(lon[k]), cov[k],
                                           float(d2[k]), (t_land, t_off), bool(linked[k]), terrain, p))
 
+    ends["shadowed"] = _vanished_into_shadow(ends, True, sensors, terrain)
+    starts["shadowed"] = _vanished_into_shadow(starts, False, sensors, terrain)
     events += _lone_events("landing", ends, used_ends, terrain, p)
     events += _lone_events("takeoff", starts, used_starts, terrain, p)
     # A place known no better than this is no landing report: its 1-sigma ellipse alone covers ~30 km2 of
     # valley, several strips, more than a ground team can search.
     return pd.DataFrame([e for e in events if not e["sigma_major_m"] > p.max_sigma_m])
+
+
+def _vanished_into_shadow(edges: pd.DataFrame, arriving: bool, sensors, terrain) -> np.ndarray:
+    """Whether a primary-radar edge is explained by the aircraft flying, at any height it could have had,
+    into (or out of) ground the radars cannot see: the lowest visible altitude along its path over the next
+    (previous) scans lies well above the one where it was last (first) seen, which it was at or above. Then
+    its vanishing says nothing about a landing."""
+    out = np.zeros(len(edges), bool)
+    blind = ~np.isfinite(edges["alt_m"].to_numpy(float)) & ~edges["on_ground"].to_numpy(bool)
+    if not (sensors and terrain is not None and blind.any()):
+        return out
+    e = edges[blind]
+    lat, lon = e["lat"].to_numpy(float), e["lon"].to_numpy(float)
+    bearing = e["heading_deg"].to_numpy(float) + (0.0 if arriving else 180.0)
+    step_m = np.nan_to_num(e["speed_mps"].to_numpy(float) * e["scan_s"].to_numpy(float), nan=500.0)
+    here = visible_floor_m(sensors, terrain, lat, lon, kinds=("psr",))
+    ahead = []
+    for k in range(1, SHADOW_SCANS + 1):
+        a_lat, a_lon = destination(lat, lon, bearing % 360.0, k * step_m)
+        ahead.append(visible_floor_m(sensors, terrain, a_lat, a_lon, kinds=("psr",)))
+    lowest_ahead = np.min(np.vstack(ahead), axis=0)
+    circling = e["circling"].to_numpy(bool)  # no straight path to follow: no shadow argument either
+    out[np.flatnonzero(blind)] = (lowest_ahead > here + SHADOW_MARGIN_M) & ~circling
+    return out
 
 
 def _lone_events(kind: str, edges: pd.DataFrame, used: set[int], terrain, p: StopParams) -> list[dict]:
@@ -466,7 +498,7 @@ def _lone_events(kind: str, edges: pd.DataFrame, used: set[int], terrain, p: Sto
     for i in sorted(set(range(len(edges))) - used):
         e = edges.iloc[i]
         # An edge on the ground was reported by _observed_events when the aircraft landed in view.
-        if e["on_ground"] or e["cue"] < p.min_landing_cue:
+        if e["on_ground"] or e["cue"] < p.min_landing_cue or e["shadowed"]:
             continue
         event = _single_event(kind, e, terrain, p)
         if event is not None:

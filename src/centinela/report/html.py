@@ -102,15 +102,16 @@ def map_png(scenario: Scenario | None, outputs: Outputs) -> str | None:
 
 
 def _draw_borders(ax) -> None:
-    """International borders, when the packaged boundary data is available."""
-    try:
-        from centinela.geo.borders import border_lines
-    except ImportError:
-        return
+    """International borders (Natural Earth, shipped with the package), without widening the view."""
+    from centinela.geo.borders import Borders
+
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
-    for line in border_lines():
-        xs, ys = line.xy
-        ax.plot(xs, ys, "-", color="#888", lw=1.0)
+    borders = Borders.default()
+    for a, b in borders.pairs:
+        line = borders.border(a, b)
+        for part in getattr(line, "geoms", [line]):
+            xs, ys = part.xy
+            ax.plot(xs, ys, "-", color="#888", lw=1.0)
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
 
