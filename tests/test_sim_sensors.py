@@ -11,6 +11,7 @@ from centinela.geo.frames import bearing_deg, destination
 from centinela.geo.terrain import SyntheticVraemTerrain
 from centinela.model import Sensor
 from centinela.sim import default_config
+from centinela.sim.config import resolve_config
 from centinela.sim.scenario import build_sensors
 from centinela.sim.sensors import StateTable, observer_reports, radar_plots
 from centinela.sim.traffic import Aircraft, Flight
@@ -126,7 +127,8 @@ def test_clutter_is_poisson_and_uniform_over_the_coverage_disc():
 
 
 def test_low_valley_flight_drops_out_of_a_ridge_radar_while_a_high_one_stays():
-    cfg = default_config()
+    # The radar on the ridge top near Pichari, as in the hard profile (easy puts it in the valley).
+    cfg = resolve_config("easy", {"sensors": {"PSR-PICHARI": {"site_search_km": 15.0, "mask_deg": -2.0}}})
     radar = next(s for s in build_sensors(cfg, TERRAIN) if s.id == "PSR-PICHARI")
     radar = dataclasses.replace(radar, pd=1.0, clutter_per_scan=0.0)
     # Along the lower Urubamba valley, ~90 km east, beyond the Vilcabamba ridges: once hugging the terrain

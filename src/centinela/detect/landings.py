@@ -158,14 +158,14 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
     # window and over a longer one: a wide orbit is only half a turn in the edge window.
     circling = (displacement_speed / path_speed < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False)
     wide = m[(m["t"] - t_edge).abs() <= ORBIT_WINDOW_S]
-    wide_lat, wide_lon = wide.groupby("segment")["lat"], wide.groupby("segment")["lon"]
-    wide_first, wide_last = wide.groupby("segment")["t"].idxmin(), wide.groupby("segment")["t"].idxmax()
-    wide_disp = pd.Series(haversine_m(m.loc[wide_first, "lat"].to_numpy(float), m.loc[wide_first, "lon"].to_numpy(float),
-                                      m.loc[wide_last, "lat"].to_numpy(float), m.loc[wide_last, "lon"].to_numpy(float)),
-                          index=wide_first.index)
-    wide_span = (wide.groupby("segment")["t"].max() - wide.groupby("segment")["t"].min())
-    wide_straight = wide_disp / (_path_speed(wide) * wide_span).where(wide_span > 0)
-    circling |= (wide_straight < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False)
+    gw = wide.groupby("segment")
+    w_start, w_end = wide.loc[gw["t"].idxmin()], wide.loc[gw["t"].idxmax()]
+    displacement = pd.Series(haversine_m(w_start["lat"].to_numpy(float), w_start["lon"].to_numpy(float),
+                                         w_end["lat"].to_numpy(float), w_end["lon"].to_numpy(float)),
+                             index=w_start["segment"].to_numpy())
+    span = gw["t"].max() - gw["t"].min()
+    wide_straightness = displacement / (_path_speed(wide) * span).where(span > 0)
+    circling |= (wide_straightness < MIN_STRAIGHTNESS).reindex(edge.index).fillna(False)
     out["circling"] = circling.to_numpy(bool)
     # In an orbit the displacement speed is near zero; the aircraft still flies at its path speed (plot
     # noise adds a little, a fraction of the ~60 m plot sigma per scan).

@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "centinela_session"
-# One request may ask for at most a day of track updates: a day of the busiest simulated traffic is a few
-# hundred thousand rows, the most a browser can draw; longer spans go through the store's Python API.
+# One request may ask for at most a day of track updates: a simulated VRAEM day is ~12,000 updates, 120,000
+# at ten times the traffic — about what a browser can still draw; longer spans go through Store.tracks.
 MAX_WINDOW_S = 24 * 3600.0
 # Without t0/t1 the map asks for the last half hour: long enough to draw a trail for every aircraft.
 DEFAULT_WINDOW_S = 30 * 60.0
