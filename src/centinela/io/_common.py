@@ -387,3 +387,11 @@ def is_blank(data: bytes) -> bool:
 def nonblank_line_numbers(lines: list[bytes], first_line: int) -> np.ndarray:
     """1-based line numbers of the non-blank lines in ``lines`` (which start at ``first_line``)."""
     return np.array([first_line + k for k, raw in enumerate(lines) if raw.strip()], dtype=np.int64)
+
+
+def sorted_by_time(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` in time order (stable, so equal times keep file order); unchanged when already sorted."""
+    t = df["t"].to_numpy()
+    if len(t) > 1 and (np.diff(t) < 0).any():
+        return df.iloc[np.argsort(t, kind="stable")].reset_index(drop=True)
+    return df

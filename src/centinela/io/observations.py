@@ -28,6 +28,7 @@ from centinela.io._common import (
     check_range,
     describe,
     first_bad,
+    sorted_by_time,
     write_jsonl_frame,
 )
 from centinela.io._jsonl import iter_jsonl_chunks
@@ -54,10 +55,7 @@ def read_observations_jsonl(path: str | Path, known_sensors: Collection[str] | N
     if not frames:
         return empty_frame(OBSERVATION_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
-    t = df["t"].to_numpy()
-    if len(t) > 1 and (np.diff(t) < 0).any():
-        df = df.iloc[np.argsort(t, kind="stable")].reset_index(drop=True)
-    return df
+    return sorted_by_time(df)
 
 
 def _validate(path: str | Path, df: pd.DataFrame, line_of_row: np.ndarray,

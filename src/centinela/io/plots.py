@@ -34,6 +34,7 @@ from centinela.io._common import (
     check_range,
     check_sorted_per_group,
     first_bad,
+    sorted_by_time,
     write_jsonl_frame,
 )
 from centinela.io._jsonl import iter_jsonl_chunks
@@ -93,9 +94,7 @@ def read_plots_jsonl(path: str | Path, known_sensors: Collection[str] | None = N
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     t = df["t"].to_numpy()
     check_sorted_per_group(path, t, df["sensor"].to_numpy(dtype=object), np.concatenate(lines), sort=True)
-    if len(t) > 1 and (np.diff(t) < 0).any():
-        df = df.iloc[np.argsort(t, kind="stable")].reset_index(drop=True)
-    return df
+    return sorted_by_time(df)
 
 
 def _validate(path: str | Path, df: pd.DataFrame, line_of_row: np.ndarray,

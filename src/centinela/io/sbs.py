@@ -44,6 +44,7 @@ from centinela.io._common import (
     iter_line_blocks,
     lines_to_bytes,
     require_columns,
+    sorted_by_time,
     split_lines,
 )
 from centinela.model import ADSB_COLUMNS, empty_frame
@@ -153,10 +154,7 @@ def read_sbs(path: str | Path) -> pd.DataFrame:
     if not frames:
         return empty_frame(ADSB_COLUMNS)
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    t = df["t"].to_numpy()
-    if len(t) > 1 and (np.diff(t) < 0).any():
-        df = df.iloc[np.argsort(t, kind="stable")].reset_index(drop=True)
-    return df
+    return sorted_by_time(df)
 
 
 def iter_sbs(path: str | Path, chunk_rows: int = 200_000) -> Iterator[pd.DataFrame]:
