@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Simulate, analyse and evaluate the default day, then open the operations centre on it (Ctrl-C stops).
 demo: $(STAMP)
 	$(BIN)/centinela demo
+	$(BIN)/centinela users add demo --role analyst --unit VRAEM-OPS --password demo --if-missing --db demo/centinela.db
+	@echo "Operations centre: http://127.0.0.1:8000/  (log in as demo / demo; API docs at /docs; Ctrl-C stops)"
+	$(BIN)/centinela serve --db demo/centinela.db --replay demo/out --speed 60 --start 09:45
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --doctest-modules src/centinela tests

@@ -297,6 +297,20 @@ def test_replay_loads_an_outputs_folder_and_dispatches_to_the_default_unit(tmp_p
         load_replay(store, tmp_path)
 
 
+def test_the_command_line_stays_light_and_agrees_with_the_store():
+    import subprocess
+    import sys
+
+    from centinela.server.cli import ROLE_CHOICES
+    from centinela.store import ROLES
+
+    assert ROLE_CHOICES == ROLES
+    probe = ("import sys, centinela.server.cli; "
+             "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'pandas') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
 def test_users_command_adds_lists_and_disables(tmp_path):
     db = str(tmp_path / "c.db")
     runner = CliRunner()

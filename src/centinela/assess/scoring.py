@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 # Share of the logistic probability blended into the isotonic one to keep scores strictly ordered.
 TIE_BREAK_WEIGHT = 0.01
 

@@ -3,22 +3,35 @@
 ``serve(db, replay=...)`` loads an analysed output (or analyses a scenario), replays it in time order and
 serves the map at http://HOST:PORT/ and the API docs at /docs. Everything it serves ships in the package;
 nothing is fetched from the internet.
+
+The web stack (FastAPI, SQLAlchemy, pandas) is imported when first used, not with this package: the
+``centinela`` command line imports it for every command.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from centinela import model
 from centinela.errors import InputError
-from centinela.server.app import create_app
-from centinela.server.live import Batch, LiveHub, ReplayFeed
-from centinela.store import Store
+
+if TYPE_CHECKING:
+    from centinela import model
+    from centinela.store import Store
 
 log = logging.getLogger(__name__)
+
+_LAZY = {"create_app": "centinela.server.app", "Batch": "centinela.server.live", "LiveHub": "centinela.server.live",
+         "ReplayFeed": "centinela.server.live", "tracker_feed": "centinela.server.live"}
+
+
+def __getattr__(name: str) -> Any:
+    """``from centinela.server import create_app`` and the live-feed classes, imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'centinela.server' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 DEFAULT_DB = "centinela.db"
 DEFAULT_HOST = "127.0.0.1"
@@ -65,6 +78,8 @@ def replay_start_s(outputs: model.Outputs, start: str | None) -> float | None:
     >>> replay_start_s(sample_outputs(), "10:30") - 1780308000.0
     1800.0
     """
+    import pandas as pd
+
     if start is None:
         return None
     if len(start) <= 5 and ":" in start:
@@ -82,6 +97,10 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     """Run the operations centre until interrupted (uvicorn). See ``centinela serve --help``."""
     import uvicorn
 
+    from centinela.server.app import create_app
+    from centinela.server.live import ReplayFeed
+    from centinela.store import Store
+
     store = Store(db)
     feed = None
     if replay is not None or sample:
@@ -92,4 +111,5 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 
-__all__ = ["DEFAULT_DISPATCH_UNIT", "Batch", "LiveHub", "ReplayFeed", "create_app", "load_replay", "serve"]
+__all__ = ["DEFAULT_DISPATCH_UNIT", "Batch", "LiveHub", "ReplayFeed", "create_app", "load_replay", "serve",
+           "tracker_feed"]

@@ -14,7 +14,10 @@ from centinela.server import (
     DEFAULT_SPEED,
     serve,
 )
-from centinela.store import ROLES, Store, add_user
+
+# centinela.store.ROLES, spelled out so that `centinela --help` does not load the database stack
+# (tests/test_server.py checks the two agree).
+ROLE_CHOICES = ("operator", "analyst", "admin")
 
 db_option = click.option("--db", default=DEFAULT_DB, show_default=True, envvar="CENTINELA_DB",
                          help="SQLite file, or a SQLAlchemy URL such as postgresql+psycopg://user@host/db "
@@ -60,7 +63,7 @@ def users_command() -> None:
 
 @users_command.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True)
 @click.option("--unit", required=True, help="The user's unit: alerts dispatched to it reach the user.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="CENTINELA_PASSWORD",
               help="Asked for when not given (env CENTINELA_PASSWORD).")
@@ -68,6 +71,8 @@ def users_command() -> None:
 @db_option
 def users_add(username: str, role: str, unit: str, password: str, if_missing: bool, db: str) -> None:
     """Create user USERNAME."""
+    from centinela.store import Store, add_user
+
     store = Store(db)
     if if_missing and username in set(store.users()["username"]):
         click.echo(f"user {username} exists in {db}: left as it is")
@@ -83,6 +88,8 @@ def users_add(username: str, role: str, unit: str, password: str, if_missing: bo
 @db_option
 def users_list(db: str) -> None:
     """List the users (name, role, unit, active)."""
+    from centinela.store import Store
+
     for row in Store(db).users().itertuples():
         click.echo(f"{row.username:<20} {row.role:<9} {row.unit:<20} {'active' if row.active else 'disabled'}")
 
@@ -92,6 +99,8 @@ def users_list(db: str) -> None:
 @db_option
 def users_disable(username: str, db: str) -> None:
     """Disable USERNAME and end the user's sessions."""
+    from centinela.store import Store
+
     try:
         Store(db).set_active(username, False)
     except KeyError as e:
