@@ -89,7 +89,7 @@ def run_stages(
     if warn is None:
         outputs.stages["alert"] = "not built yet: no alerts"
     else:
-        outputs.alerts = warn(scenario, outputs, terrain=terrain)
+        outputs.alerts = warn(scenario, outputs, terrain=terrain, registered=registered)
         outputs.stages["alert"] = "ran"
     return outputs
 

@@ -51,6 +51,9 @@ FALSE_ALERTS_PER_WEEK_BUDGET = 0.5
 # Share of alerted landings the ETA window must contain on the training scenarios (the goal is 80% of alerts
 # with both the site and the ETA right; the window is sized with margin).
 ETA_WINDOW_COVERAGE = 0.9
+# A window wider than the time still to fly says nothing ("between now and twice as late"): when the strip
+# predictions are that poor the window is capped and the coverage falls short, visibly, instead.
+MAX_WIDTH_PER_S_TO_GO = 1.0
 # Fewer predictions than this say nothing about a window's width: the default is kept.
 MIN_WINDOW_SAMPLES = 20
 # A flight is an air-bridge flight when at least half of its updates follow a narco truth flight.
@@ -370,7 +373,8 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
     if len(strip) >= MIN_WINDOW_SAMPLES:
         need = 2.0 * np.abs(strip["err"].to_numpy())
         slope = np.where(need > window.min_width_s, need / np.maximum(strip["to_go"].to_numpy(), 1.0), 0.0)
-        window.width_per_s_to_go = round(_weighted_quantile(slope, strip["w"], ETA_WINDOW_COVERAGE), 4)
+        window.width_per_s_to_go = round(min(MAX_WIDTH_PER_S_TO_GO, _weighted_quantile(
+            slope, strip["w"], ETA_WINDOW_COVERAGE)), 4)
     dawn = df[df["basis"] == "dawn"]
     if len(dawn) >= MIN_WINDOW_SAMPLES:
         window.dawn_width_s = round(max(window.min_width_s, 2.0 * _weighted_quantile(
