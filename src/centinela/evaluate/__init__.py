@@ -43,9 +43,8 @@ def evaluate(scenario_dir: str | Path, out_dir: str | Path) -> Metrics:
     Missing output files give ``None`` metrics; a scenario with no truth raises the reader's InputError.
     """
     from centinela.io.outputs import read_outputs
-    from centinela.io.truth import read_truth
-
     from centinela.io.sensors import read_sensors_toml
+    from centinela.io.truth import read_truth
 
     sensors_file = Path(scenario_dir) / "sensors.toml"
     sensors = read_sensors_toml(sensors_file)[0] if sensors_file.exists() else None

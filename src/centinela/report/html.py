@@ -6,7 +6,7 @@ import base64
 import html
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ img{max-width:100%;border:1px solid #ddd}
 def _utc(t: float | None) -> str:
     if t is None or not np.isfinite(t):
         return "—"
-    return datetime.fromtimestamp(float(t), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(float(t), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -171,8 +171,8 @@ def render_report(
         f"<style>{_CSS}</style></head><body>",
         "<h1>Centinela report</h1>",
         f"<p class='sub'>{html.escape(str(scenario.path) if scenario else '')} · {_utc(t0)} → {_utc(t1)}</p>",
-        "<p class='caveat'>Every score and alert below is an estimate with its uncertainty. Centinela informs "
-        "police interdiction and investigation; it never recommends the use of force.</p>",
+        ("<p class='caveat'>Every score and alert below is an estimate with its uncertainty. Centinela informs "
+        "police interdiction and investigation; it never recommends the use of force.</p>"),
         "<h2>Summary</h2>",
         _table(["", "count"], [
             ["tracks", tracks["track_id"].nunique() if len(tracks) else 0],
