@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from centinela.geo.terrain import SyntheticVraemTerrain
+from centinela.io.scenario import read_scenario
 from centinela.sim import simulate
 
 
@@ -40,6 +41,10 @@ def main() -> None:
               "observations:", summary["observations"], "flight plans:", summary["flightplans"])
         for name, size in summary["files"].items():
             print(f"  {name:22s} {size / 1e6:8.2f} MB")
+        t = time.perf_counter()
+        scenario = read_scenario(out)
+        print(f"read_scenario (every input, validated): {time.perf_counter() - t:.2f} s for "
+              f"{len(scenario.plots)} plots and {len(scenario.adsb)} ADS-B messages")
 
 
 if __name__ == "__main__":
