@@ -5,7 +5,7 @@ import pandas as pd
 
 from centinela.alerts import warn
 from centinela.alerts.warning import EtaWindow, predict_sites
-from centinela.assess.examples import STRIP_LAT, STRIP_LON, airliner_with_plan, dark_dawn_stop
+from centinela.assess.examples import STRIP_LAT, STRIP_LON, airliner_with_plan, dark_dawn_stop, helicopter_hop
 from centinela.geo.frames import haversine_m
 
 
@@ -41,6 +41,11 @@ def test_warning_is_causal_the_same_alert_from_the_track_cut_at_issue_time():
     assert live["t_issued"] == full["t_issued"]
     assert live["predicted_site"] == full["predicted_site"]
     assert abs(live["eta"] - full["eta"]) < 1e-6
+
+
+def test_army_helicopter_dawn_hop_without_transponder_raises_no_alert():
+    case = helicopter_hop()
+    assert len(warn(case.scenario, case.outputs, registered=case.registered)) == 0
 
 
 def test_airliner_with_plan_raises_no_alert():
