@@ -1,8 +1,8 @@
 """The analysis pipeline: scenario folder in, contract outputs out.
 
 One streaming core serves batch and live alike: measurements are fed to :class:`centinela.track.Tracker`
-in time-ordered batches, exactly as a live feed would, and the later stages run on what it emits. A stage
-that is not built yet leaves its output empty and says so in ``Outputs.stages`` (the report shows it).
+in time-ordered batches, exactly as a live feed would, and the later stages run on what it emits.
+``Outputs.stages`` records which stages ran (the report shows it).
 
 >>> from centinela.pipeline import STAGES
 >>> STAGES
@@ -10,7 +10,6 @@ that is not built yet leaves its output empty and says so in ``Outputs.stages`` 
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,80 +23,69 @@ STAGES = ("track", "detect", "airstrips", "assess", "alert")
 Progress = Callable[[str, float], None]
 
 
-def _optional(module: str, name: str):
-    """The stage function ``module.name``, or None while that stage is not built."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def run_stages(
     scenario: Scenario,
     *,
     previous_airstrips: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    until: str = "alert",
 ) -> Outputs:
-    """Run every built stage on ``scenario`` and return the outputs (nothing is written).
+    """Run the stages on ``scenario`` in order, up to and including ``until`` (one of :data:`STAGES`),
+    and return the outputs (nothing is written). Stages after ``until`` leave their outputs empty.
 
     Never reads the scenario's ``truth/`` folder: ``scenario`` holds only the contract's inputs.
     """
-    report = progress or (lambda stage, fraction: None)
-    outputs = Outputs()
-
-    track = _optional("centinela.track", "track")
-    if track is None:
-        outputs.stages["track"] = "not built yet: tracks are empty"
-        for stage in STAGES[1:]:
-            outputs.stages[stage] = "skipped: needs tracks"
-        return outputs
-    outputs.tracks = track(scenario, progress=lambda f: report("track", f))
-    outputs.stages["track"] = "ran"
-
+    from centinela.alerts import warn
+    from centinela.assess import assess
+    from centinela.detect import detect_events, update_airstrips
     from centinela.io.airfields import registered_airfields
+    from centinela.track import track
 
+    if until not in STAGES:
+        raise ValueError(f"until must be one of {STAGES}, got {until!r}")
+    last = STAGES.index(until)
+    report = progress or (lambda stage, fraction: None)
+    outputs = Outputs(stages={stage: "not run (stopped earlier)" for stage in STAGES[last + 1:]})
     registered = registered_airfields(scenario.airfields)
-    terrain = _scenario_terrain(scenario)
+    terrain = scenario_terrain(scenario)
 
-    detect_events = _optional("centinela.detect", "detect_events")
-    update_airstrips = _optional("centinela.detect", "update_airstrips")
-    if detect_events is None:
-        outputs.stages["detect"] = "not built yet: events are empty"
-    else:
-        report("detect", 0.0)
-        outputs.events = detect_events(
-            outputs.tracks, sensors=scenario.sensors, terrain=terrain, registered=registered
-        )
-        outputs.stages["detect"] = "ran"
-        report("detect", 1.0)
-    if update_airstrips is None or detect_events is None:
-        outputs.stages["airstrips"] = "not built yet: the airstrip catalogue is empty"
-    else:
+    def stage(name: str, run: Callable[[], None]) -> bool:
+        """Run one stage with its progress; False once past ``until``."""
+        if STAGES.index(name) > last:
+            return False
+        report(name, 0.0)
+        run()
+        outputs.stages[name] = "ran"
+        report(name, 1.0)
+        return True
+
+    def run_track() -> None:
+        outputs.tracks = track(scenario, progress=lambda f: report("track", f))
+
+    def run_detect() -> None:
+        outputs.events = detect_events(outputs.tracks, sensors=scenario.sensors, terrain=terrain,
+                                       registered=registered)
+
+    def run_airstrips() -> None:
         outputs.airstrips, outputs.events = update_airstrips(outputs.events, registered, previous_airstrips)
-        outputs.stages["airstrips"] = "ran"
 
-    assess = _optional("centinela.assess", "assess")
-    if assess is None:
-        outputs.stages["assess"] = "not built yet: no scores"
-    else:
-        report("assess", 0.0)
+    def run_assess() -> None:
         outputs.assessments = assess(scenario, outputs, terrain=terrain, registered=registered)
-        outputs.stages["assess"] = "ran"
-        report("assess", 1.0)
 
-    warn = _optional("centinela.alerts", "warn")
-    if warn is None:
-        outputs.stages["alert"] = "not built yet: no alerts"
-    else:
+    def run_alert() -> None:
         outputs.alerts = warn(scenario, outputs, terrain=terrain, registered=registered)
-        outputs.stages["alert"] = "ran"
+
+    for name, run in zip(STAGES, (run_track, run_detect, run_airstrips, run_assess, run_alert), strict=True):
+        if not stage(name, run):
+            break
     return outputs
 
 
-def _scenario_terrain(scenario: Scenario):
-    """The terrain model analysis uses: the built-in synthetic VRAEM model while no real DEM is given."""
-    terrain_module = _optional("centinela.geo.terrain", "default_terrain")
-    return terrain_module(scenario.path) if terrain_module else None
+def scenario_terrain(scenario: Scenario):
+    """The terrain analysis uses: the scenario's own DEM (``terrain.tif``) when it has one, else None."""
+    from centinela.geo.terrain import default_terrain
+
+    return default_terrain(scenario.path)
 
 
 def analyze(

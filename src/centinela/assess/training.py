@@ -68,18 +68,11 @@ Progress = Callable[[str, float], None]
 def analyse_until_assessment(scenario: model.Scenario) -> tuple[model.Outputs, object, pd.DataFrame]:
     """Run the stages before the assessment (track, detect, airstrips) as the pipeline does; returns the
     outputs, the terrain and the registered airfields."""
-    from centinela.detect import detect_events, update_airstrips
     from centinela.io.airfields import registered_airfields
-    from centinela.pipeline import _scenario_terrain
-    from centinela.track import track
+    from centinela.pipeline import run_stages, scenario_terrain
 
-    outputs = model.Outputs()
-    outputs.tracks = track(scenario)
-    registered = registered_airfields(scenario.airfields)
-    terrain = _scenario_terrain(scenario)
-    outputs.events = detect_events(outputs.tracks, sensors=scenario.sensors, terrain=terrain, registered=registered)
-    outputs.airstrips, outputs.events = update_airstrips(outputs.events, registered, None)
-    return outputs, terrain, registered
+    outputs = run_stages(scenario, until="airstrips")
+    return outputs, scenario_terrain(scenario), registered_airfields(scenario.airfields)
 
 
 def label_flights(truth: model.Truth, rows: pd.DataFrame) -> pd.DataFrame:
@@ -126,14 +119,14 @@ def scenario_material(scenario_dir: Path, name: str, outputs: model.Outputs | No
     from centinela.io.airfields import registered_airfields
     from centinela.io.scenario import read_scenario
     from centinela.io.truth import read_truth
-    from centinela.pipeline import _scenario_terrain
+    from centinela.pipeline import scenario_terrain
 
     scenario = read_scenario(scenario_dir)
     truth = read_truth(scenario_dir)
     if outputs is None:
         outputs, terrain, registered = analyse_until_assessment(scenario)
     else:
-        terrain, registered = _scenario_terrain(scenario), registered_airfields(scenario.airfields)
+        terrain, registered = scenario_terrain(scenario), registered_airfields(scenario.airfields)
     rows = track_rows(scenario, outputs, terrain=terrain, registered=registered)
     labels = label_flights(truth, rows)
     flights = flight_indicators(rows, events=outputs.events, flightplans=scenario.flightplans,
