@@ -5,7 +5,14 @@ import pandas as pd
 
 from centinela.alerts import warn
 from centinela.alerts.warning import EtaWindow, predict_sites
-from centinela.assess.examples import STRIP_LAT, STRIP_LON, airliner_with_plan, dark_dawn_stop, helicopter_hop
+from centinela.assess.examples import (
+    STRIP_LAT,
+    STRIP_LON,
+    airliner_with_plan,
+    dark_dawn_stop,
+    helicopter_hop,
+    mission_dawn_trip,
+)
 from centinela.geo.frames import haversine_m
 
 
@@ -70,3 +77,9 @@ def test_eta_window_grows_with_time_to_go():
     window = EtaWindow(min_width_s=300.0, width_per_s_to_go=0.25)
     assert window.width_s(60.0) == 300.0
     assert window.width_s(3600.0) == 900.0
+
+
+def test_dark_mission_plane_at_dawn_from_a_registered_airfield_raises_no_alert():
+    case = mission_dawn_trip()
+    assert case.outputs.tracks["t"].max() - case.outputs.tracks["t"].min() > 10 * 60, "a real flight, not a blip"
+    assert len(warn(case.scenario, case.outputs, registered=case.registered)) == 0

@@ -76,6 +76,12 @@ APPROACH_EXTRA_S = 60.0
 MIN_SPEED_MPS = 20.0
 # Uncertainty of a catalogue strip's position when the catalogue gives none (a landing estimate's ~300 m).
 STRIP_SIGMA_M = 300.0
+# Catalogue strips closer than this are taken as one place: radar-blind landing estimates of one strip scatter
+# by about a kilometre and may open neighbouring entries, and a ground team at one is within reach of the other.
+SITE_GROUP_M = 1_500.0
+# A strip this close to a military base is the base's own helipad or an outpost beside it (the 3 km scale of
+# the base-proximity indicators), not an air-bridge destination.
+BASE_EXCLUSION_M = 3_000.0
 
 # An alert needs two minutes of track (12 updates at a 10 s scan): the course and speed of the first few plots
 # are noise, and a score that peaks on them would alert on clutter.
@@ -117,19 +123,42 @@ def dawn_eta(t_s, lat, lon, *, sun_elevation_deg: float, horizon_s: float = DAWN
     return np.where(has, t + steps[first + 1], np.nan)
 
 
-def candidate_sites(airstrips: pd.DataFrame | None) -> pd.DataFrame:
-    """The clandestine strips of the catalogue: ``airstrip_id, lat, lon, first_seen, sigma_m``."""
-    columns = {"airstrip_id": str, "lat": float, "lon": float, "first_seen": float, "sigma_m": float}
+def candidate_sites(airstrips: pd.DataFrame | None, bases: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The clandestine strips of the catalogue that an air-bridge flight could be heading for:
+    ``airstrip_id, lat, lon, first_seen, sigma_m, group``.
+
+    Strips at a military base (``bases``, default the packaged list) are left out: the catalogue holds them
+    because army helicopters land there, and no air-bridge crew lands at a base. ``group`` numbers the places:
+    catalogue strips closer than :data:`SITE_GROUP_M` are one place seen through scattered landing estimates.
+    """
+    columns = {"airstrip_id": str, "lat": float, "lon": float, "first_seen": float, "sigma_m": float, "group": int}
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
     if airstrips is None or len(airstrips) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+        return empty
     a = airstrips.dropna(subset=["lat", "lon"])
     a = a[~a["registered"].astype("boolean").fillna(False).to_numpy(bool)]
-    return pd.DataFrame({
+    if bases is None:
+        from centinela.assess.places import military_bases
+
+        bases = military_bases()
+    from centinela.assess.places import nearest_distance_m
+
+    a = a[nearest_distance_m(a["lat"], a["lon"], bases["lat"], bases["lon"]) > BASE_EXCLUSION_M]
+    if len(a) == 0:
+        return empty
+    sites = pd.DataFrame({
         "airstrip_id": a["id"].astype(str).to_numpy(), "lat": a["lat"].to_numpy(float),
         "lon": a["lon"].to_numpy(float),
         "first_seen": a["first_seen"].fillna(-np.inf).to_numpy(float) if "first_seen" in a else -np.inf,
         "sigma_m": a["sigma_m"].fillna(STRIP_SIGMA_M).to_numpy(float) if "sigma_m" in a else STRIP_SIGMA_M,
     }).drop_duplicates("airstrip_id").reset_index(drop=True)
+    from sklearn.cluster import DBSCAN
+
+    from centinela.geo.frames import EARTH_RADIUS_M
+
+    sites["group"] = DBSCAN(eps=SITE_GROUP_M / EARTH_RADIUS_M, min_samples=1, metric="haversine",
+                            algorithm="ball_tree").fit_predict(np.radians(sites[["lat", "lon"]].to_numpy(float)))
+    return sites
 
 
 def prior_uses(sites: pd.DataFrame, airstrips: pd.DataFrame | None, events: pd.DataFrame | None,
@@ -143,8 +172,31 @@ def prior_uses(sites: pd.DataFrame, airstrips: pd.DataFrame | None, events: pd.D
     return counts
 
 
+def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The candidate places as known at each time: per (row, group) the position (the members known then,
+    weighted by their landings), the landings so far, the earliest member's id and whether any member is
+    known. Returns ``lat, lon, uses, known, member`` arrays of shape (len(t), n_groups)."""
+    group = sites["group"].to_numpy(int) if "group" in sites else np.arange(len(sites))
+    n_groups = int(group.max()) + 1
+    membership = np.zeros((len(sites), n_groups))
+    membership[np.arange(len(sites)), group] = 1.0
+    known = (sites["first_seen"].to_numpy(float)[None, :] <= t[:, None]).astype(float)
+    weight = known * (1.0 + uses)
+    total = weight @ membership
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lat = (weight * sites["lat"].to_numpy(float)) @ membership / total
+        lon = (weight * sites["lon"].to_numpy(float)) @ membership / total
+    # The id a place is reported under: its member with the most landings so far (the earliest on ties).
+    score = np.where(known > 0, uses - 1e-9 * np.argsort(np.argsort(sites["first_seen"].to_numpy(float))), -np.inf)
+    member = np.full((len(t), n_groups), -1)
+    for g in range(n_groups):
+        cols = np.flatnonzero(group == g)
+        member[:, g] = cols[np.argmax(score[:, cols], axis=1)]
+    return lat, lon, (known * uses) @ membership, total > 0, member
+
+
 def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray) -> pd.DataFrame:
-    """For each aircraft state, the likeliest strip ahead among ``sites`` known at ``t``, with its probability
+    """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its probability
     among the candidates, its distance, an ETA and a position uncertainty. Rows without a candidate have NaN."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     course, speed, t = np.asarray(course_deg, float), np.asarray(speed_mps, float), np.asarray(t, float)
@@ -154,36 +206,35 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
                         "sigma_site_m": np.nan})
     if n == 0 or len(sites) == 0:
         return out
-    s_lat, s_lon = sites["lat"].to_numpy(float), sites["lon"].to_numpy(float)
-    d = haversine_m(lat[:, None], lon[:, None], s_lat[None, :], s_lon[None, :])
-    off = np.abs((bearing_deg(lat[:, None], lon[:, None], s_lat[None, :], s_lon[None, :]) - course[:, None]
-                  + 180.0) % 360.0 - 180.0)
+    p_lat, p_lon, p_uses, known, member = _places_at(t, sites, np.asarray(uses, float).reshape(n, len(sites)))
+    d = haversine_m(lat[:, None], lon[:, None], p_lat, p_lon)
+    off = np.abs((bearing_deg(lat[:, None], lon[:, None], p_lat, p_lon) - course[:, None] + 180.0) % 360.0 - 180.0)
     sigma = np.maximum(SIGMA_COURSE_DEG, np.degrees(np.arctan2(SIGMA_CROSS_TRACK_M, np.maximum(d, 1.0))))
-    known = sites["first_seen"].to_numpy(float)[None, :] <= t[:, None]
     ok = known & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
-    prior = 1.0 + uses
-    # Farther strips are less likely destinations at equal angle (a longer flight has more room to turn).
-    log_w = -0.5 * (off / sigma) ** 2 + np.log(prior) - d / MAX_SITE_DISTANCE_M
+    # Farther places are less likely destinations at equal angle (a longer flight has more room to turn).
+    with np.errstate(invalid="ignore"):
+        log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / MAX_SITE_DISTANCE_M
     log_w = np.where(ok, log_w, -np.inf)
     has = np.isfinite(log_w).any(axis=1)
     if not has.any():
         return out
-    best = np.argmax(np.where(has[:, None], log_w, 0.0), axis=1)
+    rows = np.flatnonzero(has)
     w = np.exp(log_w[has] - log_w[has].max(axis=1, keepdims=True))
     p = w / w.sum(axis=1, keepdims=True)
-    rows = np.flatnonzero(has)
-    b = best[has]
+    b = np.argmax(p, axis=1)
+    chosen_lat, chosen_lon = p_lat[rows, b], p_lon[rows, b]
     chosen_d = d[rows, b]
     # Position uncertainty: the spread of the candidates' positions around the chosen one, plus the strip's own.
-    spread = haversine_m(s_lat[b][:, None], s_lon[b][:, None], s_lat[None, :], s_lon[None, :])
-    sigma_site = np.sqrt((p * spread**2).sum(axis=1) + sites["sigma_m"].to_numpy(float)[b] ** 2)
-    out.loc[rows, "airstrip_id"] = sites["airstrip_id"].to_numpy(str)[b]
-    out.loc[rows, "site_lat"] = s_lat[b]
-    out.loc[rows, "site_lon"] = s_lon[b]
+    spread = haversine_m(chosen_lat[:, None], chosen_lon[:, None], p_lat[rows], p_lon[rows])
+    spread = np.where(p > 0, spread, 0.0)
+    strip_sigma = sites["sigma_m"].to_numpy(float)[member[rows, b]]
+    out.loc[rows, "airstrip_id"] = sites["airstrip_id"].to_numpy(str)[member[rows, b]]
+    out.loc[rows, "site_lat"] = chosen_lat
+    out.loc[rows, "site_lon"] = chosen_lon
     out.loc[rows, "distance_m"] = chosen_d
     out.loc[rows, "site_probability"] = p[np.arange(len(rows)), b]
     out.loc[rows, "eta"] = t[rows] + chosen_d / np.maximum(speed[rows], MIN_SPEED_MPS) + APPROACH_EXTRA_S
-    out.loc[rows, "sigma_site_m"] = sigma_site
+    out.loc[rows, "sigma_site_m"] = np.sqrt((p * spread**2).sum(axis=1) + strip_sigma**2)
     return out
 
 

@@ -5,7 +5,9 @@ tracks a tracker would give of it and the events the detectors would report, bui
 - :func:`dark_dawn_stop` — a light plane with no transponder and no flight plan arrives from the Bolivian side,
   stops 10 minutes on a clandestine strip just after dawn and leaves the way it came;
 - :func:`airliner_with_plan` — an A320-class jet at cruise, ADS-B and a filed flight plan;
-- :func:`helicopter_hop` — an army helicopter from a base to an outpost, slow, dark, no flight plan.
+- :func:`helicopter_hop` — an army helicopter from a base to an outpost, slow, dark, no flight plan;
+- :func:`mission_dawn_trip` — a mission plane with no transponder and no flight plan takes off at dawn from a
+  registered airfield of the valley and lands on a community strip inside Peru.
 
 >>> case = dark_dawn_stop()
 >>> sorted(case.outputs.tracks["track_id"].unique())
@@ -150,6 +152,46 @@ def helicopter_hop(*, t0: float = DAWN_T0) -> Case:
     strips = strip_catalogue(float(end["t"]), strip_id="OUTPOST", lat=float(end["lat"]), lon=float(end["lon"]))
     outputs = model.Outputs(tracks=tracks, events=events, airstrips=strips)
     return Case(scenario([sensor]), outputs, truth, registered_fields())
+
+
+# Mazamari (SPMF), the registered airfield mission planes fly from (position from airportsdata).
+MAZAMARI_LAT, MAZAMARI_LON, MAZAMARI_ELEV_M = -11.3254, -74.5356, 690.0
+
+
+def mission_dawn_trip(*, t0: float = DAWN_T0 - 1_800.0) -> Case:
+    """A Cessna 206 of a mission leaves Mazamari at dawn, cruises 600 m above the valley at 60 m/s and lands on
+    a community strip 45 km to the south-east, where it stays half an hour; dark and with no flight plan, as
+    a third of the simulator's mission planes are. It never comes near the border."""
+    waypoints = [(0.0, 0.0, 0.0, MAZAMARI_ELEV_M, True), (60.0, 0.0, 0.0, MAZAMARI_ELEV_M, True),
+                 (90.0, 700.0, -700.0, MAZAMARI_ELEV_M + 50.0, False),
+                 (300.0, 9_000.0, -9_000.0, MAZAMARI_ELEV_M + 600.0, False),
+                 (680.0, 30_000.0, -30_000.0, MAZAMARI_ELEV_M + 600.0, False),
+                 (800.0, 32_300.0, -32_300.0, MAZAMARI_ELEV_M + 50.0, False),
+                 (830.0, 32_500.0, -32_500.0, MAZAMARI_ELEV_M, True),
+                 (830.0 + 1_800.0, 32_500.0, -32_500.0, MAZAMARI_ELEV_M, True)]
+    truth = trajectory(waypoints, MAZAMARI_LAT, MAZAMARI_LON, t0=t0)
+    sensor = radar()  # the ridge radar above Pichari, 100 km to the south-east, sees the whole trip
+    tracks = radar_tracks(truth, sensor, seed=7, prefix="M")
+    tracks["flight_id"] = "F4"
+    airborne = truth[~truth["on_ground"].to_numpy(bool)]
+    t_off, t_land = float(airborne["t"].min()), float(airborne["t"].max())
+    end = truth.iloc[-1]
+    ids = sorted(tracks["track_id"].unique())
+    events = _events([
+        {"kind": "takeoff", "t": t_off, "t_end": t_off, "lat": MAZAMARI_LAT, "lon": MAZAMARI_LON,
+         "track_ids": ids, "airstrip_id": "SPMF", "confidence": 0.8},
+        {"kind": "landing", "t": t_land, "t_end": t_land, "lat": float(end["lat"]), "lon": float(end["lon"]),
+         "track_ids": ids, "airstrip_id": "COMMUNITY", "confidence": 0.8}])
+    strips = pd.concat([
+        strip_catalogue(t0 - 86_400.0, landings=20, strip_id="SPMF", lat=MAZAMARI_LAT, lon=MAZAMARI_LON,
+                        registered=True),
+        strip_catalogue(t0 - 86_400.0, landings=2, strip_id="COMMUNITY", lat=float(end["lat"]),
+                        lon=float(end["lon"]))], ignore_index=True)
+    registered = model.conform(pd.concat([registered_fields(), pd.DataFrame([{
+        "icao": "SPMF", "name": "Mazamari", "lat": MAZAMARI_LAT, "lon": MAZAMARI_LON,
+        "elevation_m": MAZAMARI_ELEV_M}])], ignore_index=True), model.AIRFIELD_COLUMNS)
+    outputs = model.Outputs(tracks=tracks, events=events, airstrips=strips)
+    return Case(scenario([sensor]), outputs, truth, registered)
 
 
 def _events(records: list[dict]) -> pd.DataFrame:

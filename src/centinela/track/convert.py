@@ -93,7 +93,8 @@ class SensorGeometry:
         dup_dh = (radius + h) / base
         # An assumed altitude that does not fit the slant range (a target overhead): keep a ground range of
         # a tenth of the slant range; the altitude term below then makes the plot nearly uninformative in range.
-        rho = np.sqrt(np.maximum(r**2 - up**2, (0.1 * r) ** 2))
+        # The metre floor keeps a zero-range plot (a garbled record) finite instead of dividing by zero.
+        rho = np.sqrt(np.maximum(r**2 - up**2, np.maximum((0.1 * r) ** 2, 1.0)))
         drho_dr = r * (1.0 + up / base) / rho
         drho_dh = -up * dup_dh / rho
         var_rho = (drho_dr * sigma_r) ** 2
