@@ -224,9 +224,11 @@ def ingest(source_url: str, out: Path, duration_s: float | None, sensors_toml: P
 
 def _add_optional_commands() -> None:
     """Commands whose modules bring heavier dependencies are added when importable."""
+    from centinela.alerts.commands_dispatch import dispatch_command, trace_leak_command, widen_command
     from centinela.assess.cli import train_command
 
-    main.add_command(train_command)
+    for command in (train_command, dispatch_command, widen_command, trace_leak_command):
+        main.add_command(command)
     try:
         from centinela.server.cli import serve_command, users_command
     except ImportError:  # the operations centre's web dependencies are not installed

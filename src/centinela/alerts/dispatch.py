@@ -1,0 +1,184 @@
+"""Who receives an alert: the smallest set of units that can act in time on the predicted site, plus the roles
+the policy names — and nobody else unless a second authorised person approves, with a reason.
+
+The seeds' lesson: three times prosecutors shared when and where a plane would land, and three times it never
+came; the fourth time they told no one and police seized plane, pilot and 357 kg. Every extra recipient is a
+chance for the warning to reach the traffickers, so the default distribution is minimal:
+
+- **Acting units** (``policy.acting_kinds``, police by default) with at least ``policy.min_clearance``, whose area
+  of responsibility contains the predicted site, and that reach it in time. A unit's reach time is
+  ``ready_min + distance / speed_kmh`` (straight-line distance; the speed is effective, winding roads included);
+  the time available is the time left until the ETA plus the ground operation (~10 minutes on the ground,
+  DESIGN.md): the plane is still on the strip that long after it lands. The ``policy.units_needed`` fastest
+  units are chosen; none when no unit can make it (the alert then goes to the named roles only, for the
+  investigation).
+- **Named roles**: for each kind in ``policy.named_kinds``, the one unit of that kind flagged ``always`` whose area
+  contains the site (the nearest such when several do, the nearest ``always`` unit of the kind when none does):
+  the duty prosecutor who must authorise the operation, and the operations centre.
+
+Military units are never in the default distribution (the seeds' three leaks went through the military); a
+policy may make them acting units.
+
+>>> import pandas as pd
+>>> from centinela.alerts.units import default_units
+>>> alerts = pd.DataFrame([{"alert_id": "A1", "t_issued": 0.0, "eta": 3600.0, "eta_window_s": 1200.0,
+...     "predicted_site": {"lat": -12.45, "lon": -73.95, "airstrip_id": "S1"}, "sigma_site_m": 2000.0}])
+>>> plan_dispatch(alerts, default_units())["unit_id"].tolist()
+['DIRANDRO-LLOCHEGUA', 'FISCALIA-TID-PICHARI', 'VRAEM-OPS']
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from centinela.errors import InputError
+from centinela.geo.frames import haversine_m
+from centinela.io._csvfile import read_csv_table, write_csv_table
+
+DISPATCH_COLUMNS = ["alert_id", "unit_id", "reason", "t_dispatched", "widened_by", "approved_by"]
+_DTYPES = {"alert_id": "string", "unit_id": "string", "reason": "string", "t_dispatched": "float64",
+           "widened_by": "string", "approved_by": "string"}
+DISPATCH_CSV = "dispatch.csv"
+
+# The ground operation of the air bridge lasts about 10 minutes (DESIGN.md: spread 5-20): the plane is on the
+# strip that long after it lands, so a unit that arrives within it still finds it.
+GROUND_OPERATION_S = 600.0
+# Clearance needed to receive an alert (units.toml: 0..3). Local police stations and outposts (1) do not.
+MIN_CLEARANCE = 2
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """Who an alert goes to. ``acting_kinds``: kinds of unit that go to the site; ``units_needed``: how many of
+    them an interdiction needs; ``named_kinds``: roles that always receive the alerts in their area."""
+
+    acting_kinds: tuple[str, ...] = ("police",)
+    units_needed: int = 1
+    named_kinds: tuple[str, ...] = ("prosecutor", "command")
+    min_clearance: int = MIN_CLEARANCE
+    ground_operation_s: float = GROUND_OPERATION_S
+
+
+def empty_dispatch() -> pd.DataFrame:
+    """A dispatch table with no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _DTYPES.items()})
+
+
+def write_dispatch_csv(dispatch: pd.DataFrame, path: str | Path) -> None:
+    """Write a dispatch table (atomically)."""
+    write_csv_table(dispatch, path, _DTYPES, ["alert_id", "unit_id"], "dispatch")
+
+
+def read_dispatch_csv(path: str | Path) -> pd.DataFrame:
+    """Read ``dispatch.csv`` into :data:`DISPATCH_COLUMNS`; InputError names the line and field."""
+    df, _ = read_csv_table(path, _DTYPES, ["alert_id", "unit_id", "t_dispatched"])
+    return df[DISPATCH_COLUMNS].astype(_DTYPES)
+
+
+def reach_times_s(units: pd.DataFrame, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's time to reach (lat, lon) in seconds (inf for units without means) and its distance in m."""
+    distance_m = haversine_m(units["lat"].to_numpy(float), units["lon"].to_numpy(float), lat, lon)
+    speed_mps = units["speed_kmh"].to_numpy(float) / 3.6
+    moving = (units["means"].astype(str).to_numpy() != "none") & (speed_mps > 0)
+    travel_s = np.divide(distance_m, speed_mps, out=np.full(len(units), np.inf), where=moving)
+    return units["ready_min"].to_numpy(float) * 60.0 + travel_s, np.asarray(distance_m, float)
+
+
+def plan_dispatch(alerts: pd.DataFrame, units: pd.DataFrame, policy: DispatchPolicy = DispatchPolicy()
+                  ) -> pd.DataFrame:
+    """One row per (alert, recipient) with :data:`DISPATCH_COLUMNS`; ``t_dispatched`` is the alert's
+    ``t_issued`` (the plan is made when the alert is raised); ``widened_by``/``approved_by`` are null."""
+    rows = []
+    for alert in alerts.to_dict("records"):
+        for unit_id, reason in _recipients(alert, units, policy):
+            rows.append({"alert_id": str(alert["alert_id"]), "unit_id": unit_id, "reason": reason,
+                         "t_dispatched": float(alert["t_issued"]), "widened_by": None, "approved_by": None})
+    if not rows:
+        return empty_dispatch()
+    return pd.DataFrame(rows, columns=DISPATCH_COLUMNS).astype(_DTYPES)
+
+
+def _recipients(alert: dict, units: pd.DataFrame, policy: DispatchPolicy) -> list[tuple[str, str]]:
+    site = alert.get("predicted_site") or {}
+    lat, lon = site.get("lat"), site.get("lon")
+    if lat is None or lon is None or not np.isfinite(lat) or not np.isfinite(lon):
+        raise InputError("alerts.jsonl", f"alert {alert.get('alert_id')!r} has no predicted site",
+                         field="predicted_site")
+    cleared = units[units["clearance"].to_numpy(int) >= policy.min_clearance].reset_index(drop=True)
+    reach_s, distance_m = reach_times_s(cleared, lat, lon)
+    in_area = distance_m <= cleared["area_radius_m"].to_numpy(float)
+    available_s = float(alert["eta"]) - float(alert["t_issued"]) + policy.ground_operation_s
+    kinds = cleared["kind"].astype(str).to_numpy()
+
+    out: list[tuple[str, str]] = []
+    acting = np.flatnonzero(np.isin(kinds, policy.acting_kinds) & in_area & (reach_s <= available_s))
+    for i in acting[np.argsort(reach_s[acting], kind="stable")][:policy.units_needed]:
+        reason = (f"acts: reaches the site in {reach_s[i] / 60:.0f} min by {cleared.at[i, 'means']} "
+                  f"({distance_m[i] / 1000:.0f} km), {available_s / 60:.0f} min available")
+        out.append((str(cleared.at[i, "unit_id"]), reason))
+    note = ""
+    if len(out) < policy.units_needed:
+        note = ("no cleared unit can reach the site in time" if not out
+                else "fewer units than needed can reach the site in time")
+    always = cleared["always"].to_numpy(bool)
+    for kind in policy.named_kinds:
+        candidates = np.flatnonzero(always & (kinds == kind))
+        if len(candidates) == 0:
+            continue
+        covering = candidates[in_area[candidates]]
+        pool = covering if len(covering) else candidates
+        i = pool[np.argmin(distance_m[pool])]
+        where = "its area" if len(covering) else "no one's area; nearest"
+        reason = f"named: {kind} for {where}" + (f" ({note})" if note else "")
+        out.append((str(cleared.at[i, "unit_id"]), reason))
+    return list(dict.fromkeys(out))  # a unit both acting and named is listed once, as acting
+
+
+def widen(dispatch: pd.DataFrame, alert_id: str, unit_id: str, *, requested_by: str, approved_by: str,
+          reason: str, authorised: Collection[str], units: pd.DataFrame | None = None,
+          min_clearance: int = MIN_CLEARANCE, t_dispatched: float | None = None) -> pd.DataFrame:
+    """``dispatch`` plus one row giving ``alert_id`` to ``unit_id``, approved by a second authorised person.
+
+    Raises PermissionError when the approver is the requester or is not in ``authorised``, or (when ``units``
+    is given) when the unit's clearance is below ``min_clearance``; InputError on an empty reason, an unknown
+    alert or unit, or a unit that already receives the alert.
+
+    >>> d = pd.DataFrame([{"alert_id": "A1", "unit_id": "U1", "reason": "acts", "t_dispatched": 0.0,
+    ...                    "widened_by": None, "approved_by": None}])
+    >>> widen(d, "A1", "U2", requested_by="ana", approved_by="ana", reason="backup", authorised={"ana"})
+    Traceback (most recent call last):
+    PermissionError: widening needs a second person: the approver 'ana' is the requester
+    >>> widen(d, "A1", "U2", requested_by="ana", approved_by="luis", reason="backup", authorised={"luis"},
+    ...       t_dispatched=60.0)[["unit_id", "widened_by", "approved_by"]].values.tolist()[-1]
+    ['U2', 'ana', 'luis']
+    """
+    requested_by, approved_by, reason = requested_by.strip(), approved_by.strip(), reason.strip()
+    if not reason:
+        raise InputError("widen", "widening an alert's distribution needs a reason", field="reason")
+    if not requested_by:
+        raise InputError("widen", "widening needs the name of the person who requests it", field="requested_by")
+    if approved_by == requested_by:
+        raise PermissionError(f"widening needs a second person: the approver {approved_by!r} is the requester")
+    if approved_by not in set(authorised):
+        raise PermissionError(f"{approved_by!r} is not authorised to approve widening a distribution")
+    if alert_id not in set(dispatch["alert_id"].astype(str)):
+        raise InputError("dispatch.csv", f"no alert {alert_id!r} in the dispatch", field="alert_id")
+    if units is not None:
+        known = units[units["unit_id"].astype(str) == unit_id]
+        if known.empty:
+            raise InputError("units.toml", f"no unit {unit_id!r} in the register", field="unit_id")
+        if int(known["clearance"].iloc[0]) < min_clearance:
+            raise PermissionError(f"unit {unit_id!r} has clearance {int(known['clearance'].iloc[0])}, "
+                                  f"below the {min_clearance} an alert needs")
+    mine = dispatch[(dispatch["alert_id"].astype(str) == alert_id) & (dispatch["unit_id"].astype(str) == unit_id)]
+    if len(mine):
+        raise InputError("dispatch.csv", f"unit {unit_id!r} already receives alert {alert_id!r}", field="unit_id")
+    row = pd.DataFrame([{"alert_id": alert_id, "unit_id": unit_id, "reason": f"widened: {reason}",
+                         "t_dispatched": time.time() if t_dispatched is None else float(t_dispatched),
+                         "widened_by": requested_by, "approved_by": approved_by}], columns=DISPATCH_COLUMNS)
+    return pd.concat([dispatch.astype(_DTYPES), row.astype(_DTYPES)], ignore_index=True)
