@@ -196,7 +196,8 @@ def broken_sbs(draw):
         lines[k] = ",".join(fields[:-1] if draw(st.booleans()) else fields + ["0"])
     elif how == "truncated":
         k = n - 1
-        lines[k] = lines[k][: draw(st.integers(1, len(lines[k]) - 1))]
+        # Cutting only the last character can leave a valid line (an empty on-ground flag): cut at least two.
+        lines[k] = lines[k][: draw(st.integers(1, len(lines[k]) - 2))]
         field = "record" if not lines[k].startswith("MSG,") else None
     else:
         lines[k] = "XYZ," + ",".join(fields[1:])

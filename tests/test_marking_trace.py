@@ -186,10 +186,6 @@ def test_cli_dispatch_and_trace_in_a_subprocess(tmp_path):
     import subprocess
     import sys
 
-    from centinela.cli import main
-
-    if "dispatch" not in main.commands:
-        pytest.skip("`centinela dispatch` is not registered on the CLI yet (the lead wires commands_dispatch)")
     out = tmp_path / "out"
     out.mkdir()
     write_alerts_jsonl(pd.DataFrame([make_alert("A0001-F1")]), out / "alerts.jsonl")

@@ -112,7 +112,9 @@ def test_alerts_only_reach_cleared_users_and_each_read_is_audited(app, store):
     op, lima, root = login(app, "op"), login(app, "lima"), login(app, "root")
     alerts = op.get("/api/alerts").json()
     assert [a["alert_id"] for a in alerts] == ["AL-0001"]
-    assert alerts[0]["predicted_site"]["airstrip_id"] == "AS-0001" and alerts[0]["eta_window_s"] == 300.0
+    # op's own marked copy: the same strip, a window at least as wide as the alert's, a reference of its own
+    assert alerts[0]["predicted_site"]["airstrip_id"] == "AS-0001" and 300.0 <= alerts[0]["eta_window_s"] <= 420.0
+    assert alerts[0]["copy_ref"] and alerts[0]["copy_ref"] in alerts[0]["bulletin"].replace("-", "")
     assert lima.get("/api/alerts").json() == []
     assert lima.get("/api/alerts/day1/AL-0001").status_code == 404  # same answer as for a missing alert
     assert root.get("/api/alerts").json() == []
@@ -145,11 +147,16 @@ def test_roles_gate_administration(app, store):
     assert ana.get("/api/users").status_code == 403
     assert {r["username"] for r in ana.get("/api/audit").json()} <= {"op", "ana"}  # only cleared alerts
     assert lima.get("/api/audit").json() == []
-    assert root.post("/api/alerts/day1/AL-0001/dispatch", json={"usernames": ["lima"]}).status_code == 200
+    # A distributed alert is widened only by a request and a second person's approval, never by one admin.
+    assert root.post("/api/alerts/day1/AL-0001/dispatch", json={"usernames": ["lima"]}).status_code == 409
     assert ana.post("/api/alerts/day1/AL-0001/dispatch", json={"units": ["X"]}).status_code == 403
+    request = ana.post("/api/alerts/day1/AL-0001/widen", json={"unit": "LIMA-HQ", "reason": "HQ must brief"})
+    assert request.status_code == 201
+    approved = root.post(f"/api/widening/{request.json()['request_id']}/approve", json={"reason": "agreed"})
+    assert approved.status_code == 200, approved.text
     assert [a["alert_id"] for a in lima.get("/api/alerts").json()] == ["AL-0001"]
     recipients = root.get("/api/alerts/day1/AL-0001/recipients").json()
-    assert {(r["unit"], r["username"]) for r in recipients} == {(UNIT, None), (None, "lima")}
+    assert {(r["unit"], r["username"]) for r in recipients} == {(UNIT, None), ("LIMA-HQ", None)}
     created = root.post("/api/users", json={"username": "new", "password": "pw", "role": "operator", "unit": "U"})
     assert created.status_code == 201
     assert root.post("/api/users", json={"username": "x", "password": "pw", "role": "king", "unit": "U"}

@@ -84,19 +84,34 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="easy: good radar, few confounders. hard: weak radar, clutter, many confounders.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML file overriding any simulator parameter (see docs/simulator.md).")
-def simulate(out: Path, days: float, seed: int, profile: str, config: Path | None) -> None:
+@click.option("--leaky-unit", "leaky_units", multiple=True, metavar="ID:P[:ABORT[:DELAY_MIN]]",
+              help="A recipient that leaks: with probability P an alert it receives makes the flight abort "
+                   "(probability ABORT, default from the config) or divert, DELAY_MIN minutes later. Repeatable.")
+def simulate(out: Path, days: float, seed: int, profile: str, config: Path | None,
+             leaky_units: tuple[str, ...] = ()) -> None:
     """Simulate a VRAEM scenario with ground truth into folder OUT.
 
     Writes the contract's inputs (sensors.toml, plots.jsonl, adsb.sbs, observations.jsonl,
-    flightplans.csv) and truth/ (states, flights, events).
+    flightplans.csv) and truth/ (states, flights, events); with --leaky-unit also units.toml and
+    truth/leaks.csv.
 
-    Example:  centinela simulate runs/week --days 7 --seed 3 --profile hard
+    Example:  centinela simulate runs/week --days 7 --seed 3 --profile hard --leaky-unit DIRANDRO-KIMBIRI:0.5
     """
     from centinela.sim import simulate as run_simulation
+    from centinela.sim.config import resolve_config
+    from centinela.sim.leaks import parse_leaky_unit
 
+    overrides: Path | dict | None = config
+    if leaky_units:
+        try:
+            leaky = {k: v for text in leaky_units for k, v in parse_leaky_unit(text).items()}
+            overrides = resolve_config(profile, config)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--leaky-unit") from None
+        overrides.setdefault("leaks", {}).setdefault("units", {}).update(leaky)
     started = time.perf_counter()
     with progress_bars() as progress:
-        summary = run_simulation(out, days=days, seed=seed, profile=profile, config=config, progress=progress)
+        summary = run_simulation(out, days=days, seed=seed, profile=profile, config=overrides, progress=progress)
     click.echo(f"scenario written to {out} in {time.perf_counter() - started:.1f} s")
     for key, value in summary.items():
         click.echo(f"  {key}: {value}")
@@ -154,6 +169,50 @@ def evaluate(scenario: Path, out: Path, as_json: bool, report: bool) -> None:
         _add_evaluation_to_report(scenario, out, rows)
 
 
+@main.command("evaluate-need-to-know")
+@click.option("--seeds", "n_seeds", type=click.IntRange(min=1, max=10_000), default=50, show_default=True,
+              help="Seeds (simulated seasons) per trial.")
+@click.option("--leak-prob", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="Share of its alerts the simulated leaky unit leaks.")
+@click.option("--audit-trials", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Tamperings of the audit log to try.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
+def evaluate_need_to_know(n_seeds: int, leak_prob: float, audit_trials: int, as_json: bool) -> None:
+    """Measure leak tracing, leak flagging and the audit trail over many simulated seeds.
+
+    \b
+    - attribution: a leaked copy (full, a 3-line fragment, retyped, photographed, ...) of one of 20
+      recipients' marked copies, traced back with trace-leak;
+    - leak flags: seasons of alerts dispatched by the default policy, one unit leaking --leak-prob of what it
+      receives: how many shared alerts it takes to flag it, how often an honest unit is wrongly flagged;
+    - audit: single-entry edits, deletions, reorderings and insertions of a hash-chained log.
+    Definitions in docs/need_to_know.md.
+
+    Example:  centinela evaluate-need-to-know --seeds 50
+    """
+    from centinela.evaluate.attribution import attribution_trials, summarise_attribution
+    from centinela.evaluate.audit_fuzz import audit_fuzz_trials, summarise_audit_fuzz
+    from centinela.evaluate.leaks import leak_flag_trials, summarise_leak_trials
+
+    with progress_bars() as progress:
+        progress("tracing", 0.0)
+        tracing = summarise_attribution(attribution_trials(n_seeds=n_seeds))
+        progress("tracing", 1.0)
+        progress("leaks", 0.0)
+        leaks = summarise_leak_trials(leak_flag_trials(n_seeds=n_seeds, leak_prob=leak_prob))
+        progress("leaks", 1.0)
+        progress("audit", 0.0)
+        audit = summarise_audit_fuzz(audit_fuzz_trials(n_trials=audit_trials))
+        progress("audit", 1.0)
+    tables = {"attribution": tracing, "leak_flags": leaks, "audit": audit}
+    if as_json:
+        click.echo(json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()}, indent=2, default=str))
+        return
+    for name, table in tables.items():
+        click.echo(f"\n{name} ({n_seeds} seeds)" if name != "audit" else f"\n{name} ({audit_trials} tamperings)")
+        click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
 def _print_table(rows: list[tuple[str, str, str]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -172,11 +231,12 @@ def _add_evaluation_to_report(scenario: Path, out: Path, rows: list[tuple[str, s
     from centinela.io.outputs import atomic_write_text, read_outputs
     from centinela.io.scenario import read_scenario
     from centinela.io.truth import read_truth
-    from centinela.report import render_report
+    from centinela.report import read_leak_table, render_report
 
     outputs = read_outputs(out)
     curve = reliability_curve(read_truth(scenario), outputs)
-    html = render_report(read_scenario(scenario), outputs, metrics_rows=rows, reliability=curve)
+    html = render_report(read_scenario(scenario), outputs, metrics_rows=rows, reliability=curve,
+                         leaks=read_leak_table(out))
     atomic_write_text(out / "report.html", html)
 
 
@@ -192,6 +252,11 @@ def demo(ctx: click.Context, workdir: Path, days: float, seed: int, profile: str
     scenario, out = workdir / "scenario", workdir / "out"
     ctx.invoke(simulate, out=scenario, days=days, seed=seed, profile=profile, config=None)
     ctx.invoke(analyze, scenario=scenario, out=out, previous_airstrips=None)
+    from centinela.alerts.commands_dispatch import dispatch_command
+    from centinela.alerts.commands_leaks import leaks_command
+
+    ctx.invoke(dispatch_command, out=out)
+    ctx.invoke(leaks_command, outs=(out,))
     ctx.invoke(evaluate, scenario=scenario, out=out, as_json=False, report=True)
     click.echo(f"\nscenario: {scenario}\noutputs:  {out}\nreport:   {out / 'report.html'}")
 
@@ -224,10 +289,18 @@ def ingest(source_url: str, out: Path, duration_s: float | None, sensors_toml: P
 
 def _add_optional_commands() -> None:
     """Commands whose modules bring heavier dependencies are added when importable."""
+    from centinela.alerts.commands_audit import (
+        audit_command,
+        export_command,
+        keys_command,
+        verify_export_command,
+    )
     from centinela.alerts.commands_dispatch import dispatch_command, trace_leak_command, widen_command
+    from centinela.alerts.commands_leaks import leaks_command
     from centinela.assess.cli import train_command
 
-    for command in (train_command, dispatch_command, widen_command, trace_leak_command):
+    for command in (train_command, dispatch_command, widen_command, trace_leak_command, leaks_command,
+                    audit_command, keys_command, export_command, verify_export_command):
         main.add_command(command)
     try:
         from centinela.server.cli import serve_command, users_command

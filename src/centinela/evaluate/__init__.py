@@ -42,13 +42,21 @@ def evaluate(scenario_dir: str | Path, out_dir: str | Path) -> Metrics:
 
     Missing output files give ``None`` metrics; a scenario with no truth raises the reader's InputError.
     """
+    from centinela.evaluate.leaks import score_flags_against_truth
     from centinela.io.outputs import read_outputs
     from centinela.io.sensors import read_sensors_toml
     from centinela.io.truth import read_truth
+    from centinela.report import read_leak_table
 
     sensors_file = Path(scenario_dir) / "sensors.toml"
     sensors = read_sensors_toml(sensors_file)[0] if sensors_file.exists() else None
-    return evaluate_frames(read_truth(scenario_dir), read_outputs(out_dir), sensors=sensors)
+    metrics = evaluate_frames(read_truth(scenario_dir), read_outputs(out_dir), sensors=sensors)
+    # Leak flags (``centinela leaks``) against the simulator's leaky recipients, when both exist.
+    leaks = read_leak_table(out_dir)
+    scored = score_flags_against_truth(leaks, scenario_dir) if leaks is not None else None
+    if scored is not None:
+        metrics["leaks"] = scored
+    return metrics
 
 
 def evaluate_frames(
@@ -133,6 +141,8 @@ def format_value(value: float | None) -> str:
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
+    if isinstance(value, str):
+        return value or "—"
     if isinstance(value, int):
         return str(value)
     if abs(value) >= 100:

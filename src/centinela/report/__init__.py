@@ -7,6 +7,6 @@ True
 """
 from __future__ import annotations
 
-from centinela.report.html import render_report
+from centinela.report.html import read_leak_table, render_report
 
-__all__ = ["render_report"]
+__all__ = ["read_leak_table", "render_report"]

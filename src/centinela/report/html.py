@@ -160,9 +160,11 @@ def render_report(
     *,
     metrics_rows: list[tuple[str, str, str]] | None = None,
     reliability: pd.DataFrame | None = None,
+    leaks: pd.DataFrame | None = None,
 ) -> str:
     """The whole report as one HTML string. ``metrics_rows`` and ``reliability`` come from evaluation,
-    only when truth exists."""
+    only when truth exists; ``leaks`` is the per-unit leak posterior table (``centinela leaks``), when the
+    alerts were dispatched."""
     tracks = outputs.tracks
     t0 = float(tracks["t"].min()) if len(tracks) else None
     t1 = float(tracks["t"].max()) if len(tracks) else None
@@ -197,6 +199,10 @@ def render_report(
     map_uri = map_png(scenario, outputs)
     if map_uri:
         parts += ["<h2>Map</h2>", f"<img alt='map of tracks, events and airstrips' src='{map_uri}'>"]
+    if leaks is not None and len(leaks):
+        from centinela.alerts.leaks import leak_section_html
+
+        parts += ["<h2>Recipients: leak statistics</h2>", leak_section_html(leaks)]
     if metrics_rows:
         parts += ["<h2>Evaluation against truth</h2>", _table(["section", "metric", "value"],
                                                                [list(r) for r in metrics_rows])]
@@ -205,3 +211,11 @@ def render_report(
     parts.append(f"<script type='application/json' id='stages'>{json.dumps(outputs.stages)}</script>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def read_leak_table(out_dir) -> pd.DataFrame | None:
+    """``OUT/leaks.csv`` (written by ``centinela leaks``) for the report, or None when there is none."""
+    from pathlib import Path
+
+    path = Path(out_dir) / "leaks.csv"
+    return pd.read_csv(path) if path.exists() else None

@@ -93,10 +93,16 @@ def replay_start_s(outputs: model.Outputs, start: str | None) -> float | None:
 def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, sample: bool = False,
           speed: float = DEFAULT_SPEED, start: str | None = None, loop: bool = False, host: str = DEFAULT_HOST,
           port: int = DEFAULT_PORT, dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,),
-          secure_cookies: bool = False) -> None:
-    """Run the operations centre until interrupted (uvicorn). See ``centinela serve --help``."""
+          secure_cookies: bool = False, signing_key: str | Path | None = None,
+          units_path: str | Path | None = None) -> None:
+    """Run the operations centre until interrupted (uvicorn). See ``centinela serve --help``.
+
+    ``signing_key``: the Ed25519 private key (PEM) that signs exports and audit checkpoints; ``units_path``: the
+    units register (default: the packaged one), whose clearances and approvers govern widening.
+    """
     import uvicorn
 
+    from centinela.alerts.units import default_units_path, read_approvers, read_units
     from centinela.server.app import create_app
     from centinela.server.live import ReplayFeed
     from centinela.store import Store
@@ -107,7 +113,9 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
         outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units)
         feed = ReplayFeed.from_outputs(outputs, run_id, speed=speed, loop=loop,
                                        start_s=replay_start_s(outputs, start))
-    app = create_app(store, feed=feed, speed=speed if feed else None, secure_cookies=secure_cookies)
+    register = Path(units_path) if units_path is not None else default_units_path()
+    app = create_app(store, feed=feed, speed=speed if feed else None, secure_cookies=secure_cookies,
+                     signing_key=signing_key, units=read_units(register), approvers=read_approvers(register))
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from centinela import __version__
 from centinela.server.dossier import flight_dossier
 from centinela.server.live import Batch, LiveHub
+from centinela.server.need_to_know import add_need_to_know_routes
 from centinela.store import ROLES, SESSION_TTL_S, BBox, Store, User
 
 log = logging.getLogger(__name__)
@@ -130,13 +131,21 @@ UserDep = Annotated[User, Depends(current_user)]
 
 def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed: float | None = None,
                persist_feed: bool = False, dispatch_to_units: tuple[str, ...] = (),
-               secure_cookies: bool = False, min_subscribers: int = 0) -> FastAPI:
+               secure_cookies: bool = False, min_subscribers: int = 0, mark_copies: bool = True,
+               signing_key=None, approvers: Collection[str] = (), units=None) -> FastAPI:
     """The FastAPI application over ``store``; ``feed`` (a replay or live source) drives ``/api/live``.
 
     ``persist_feed`` writes the feed's batches into the store (a live run) and dispatches their alerts to
     ``dispatch_to_units``; ``secure_cookies`` marks the session cookie HTTPS-only (behind a TLS proxy);
-    ``min_subscribers`` holds the feed until that many clients listen to ``/api/live``.
+    ``min_subscribers`` holds the feed until that many clients listen to ``/api/live``. ``mark_copies`` gives
+    every recipient its own marked copy (centinela.server.marking); ``signing_key`` (Ed25519 key or PEM path)
+    signs exports and audit checkpoints; ``approvers`` may approve widenings besides administrators;
+    ``units`` is the register (centinela.alerts.units) whose clearances a widening must respect.
     """
+    if mark_copies and store.marker is None:
+        from centinela.server.marking import mark_for_recipient
+
+        store.marker = mark_for_recipient
     hub = LiveHub(store, feed, speed=speed, persist=persist_feed, dispatch_to_units=dispatch_to_units,
                   min_subscribers=min_subscribers) if feed is not None else None
 
@@ -299,8 +308,12 @@ def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed:
     @app.post("/api/alerts/{run_id}/{alert_id}/dispatch", tags=["alerts"])
     def dispatch(user: Annotated[User, Depends(requiring("dispatch"))], run_id: str, alert_id: str,
                  body: Dispatch) -> dict[str, Any]:
-        """Admin: make an alert readable by more units or users."""
+        """Admin: the first distribution of an alert nobody has yet (audited). Widening an existing
+        distribution needs a request and a second person: POST …/widen, then /api/widening/{id}/approve."""
         try:
+            if len(store.recipients(run_id, alert_id)):
+                raise HTTPException(409, "this alert is already distributed: widening needs a request "
+                                         f"(POST /api/alerts/{run_id}/{alert_id}/widen) and a second person's approval")
             store.dispatch(run_id, alert_id, units=body.units, usernames=body.usernames, by=user.username)
         except KeyError as e:
             raise HTTPException(404, str(e.args[0])) from None
@@ -316,13 +329,22 @@ def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed:
 
     @app.get("/api/audit", tags=["alerts"])
     def audit(user: UserDep, run_id: str | None = None, alert_id: str | None = None,
-              since: float | None = None) -> Response:
-        """Who read which alert, when, through which endpoint. Admin: all; analyst: alerts cleared to them."""
+              since: float | None = None,
+              action: Annotated[list[str] | None, Query(description="read (default), dispatch, export, "
+                                                        "widen_request, widen_approve, ...; 'all' for every one")
+                                ] = None) -> Response:
+        """Who read which alert, when, through which endpoint (and, with ``action``, who dispatched, exported,
+        widened). Admin: all; analyst: the entries about alerts cleared to them."""
+        actions = None if action and "all" in action else (action or ["read"])
         if user.can("audit_all"):
-            return frame_response(store.audit_log(run_id=run_id, alert_id=alert_id, since_s=since))
+            return frame_response(store.audit_log(run_id=run_id, alert_id=alert_id, since_s=since, actions=actions))
         if user.can("audit_own"):
-            return frame_response(store.audit_log(reader=user, run_id=run_id, alert_id=alert_id, since_s=since))
+            return frame_response(store.audit_log(reader=user, run_id=run_id, alert_id=alert_id, since_s=since,
+                                                  actions=actions))
         raise HTTPException(403, f"the {user.role} role may not read the audit")
+
+    add_need_to_know_routes(app, store, current_user, requiring, now_s=now_s, signing_key=signing_key,
+                            approvers=approvers, units=units)
 
     # --- administration --------------------------------------------------------------------------------
 

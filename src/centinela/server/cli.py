@@ -40,8 +40,13 @@ db_option = click.option("--db", default=DEFAULT_DB, show_default=True, envvar="
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @click.option("--secure-cookies", is_flag=True, help="HTTPS-only session cookie (behind a TLS proxy).")
+@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM, `centinela keys generate`) that signs exports and audit checkpoints.")
+@click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Units register (TOML): clearances and the approvers of widenings. Default: the packaged one.")
 def serve_command(db: str, replay: Path | None, sample: bool, speed: float, start: str | None, loop: bool,
-                  dispatch_to: tuple[str, ...], host: str, port: int, secure_cookies: bool) -> None:
+                  dispatch_to: tuple[str, ...], host: str, port: int, secure_cookies: bool,
+                  signing_key: Path | None, units_path: Path | None) -> None:
     """Run the operations centre: web map at http://HOST:PORT/, API docs at /docs.
 
     \b
@@ -53,7 +58,8 @@ def serve_command(db: str, replay: Path | None, sample: bool, speed: float, star
         raise click.UsageError("give either --replay or --sample")
     click.echo(f"Centinela operations centre on http://{host}:{port}/  (API docs: /docs; Ctrl-C stops)")
     serve(db, replay=replay, sample=sample, speed=speed, start=start, loop=loop, host=host, port=port,
-          dispatch_to_units=dispatch_to, secure_cookies=secure_cookies)
+          dispatch_to_units=dispatch_to, secure_cookies=secure_cookies, signing_key=signing_key,
+          units_path=units_path)
 
 
 @click.group("users")

@@ -163,7 +163,13 @@ _DEFAULTS: dict[str, Any] = {
     },
     # Flight plans: off-block precedes the take-off by the taxi time; filed times miss the real ones.
     "flightplans": {"taxi_s": [300.0, 900.0], "time_sigma_s": 300.0},
+    # Leaky alert recipients (centinela.sim.leaks): none by default, so scenarios are unchanged unless asked.
+    # An entry: leaks.units.<unit_id> = {leak_probability, abort_probability, delay_min}.
+    "leaks": {"units": {}, "alert_lead_min": 30.0, "registry": ""},
 }
+
+# A new leaks.units entry starts from this (every field may be overridden).
+_LEAKY_UNIT = {"leak_probability": 0.5, "abort_probability": 0.5, "delay_min": 5.0}
 
 # The hard profile: worse sensors, more confounders, darker and lower narco flights.
 _HARD: dict[str, Any] = {
@@ -334,9 +340,14 @@ DESCRIPTIONS: dict[str, str] = {
     "airline.regional_cruise_alt_m": "turboprop cruise altitude range, m MSL",
     "airline.terrain_exempt_km": "within this distance of an airport an airliner flies its procedure, not terrain clearance, km",
     "airline.transponder_off_midflight_probability": "share of flights that switch the transponder off mid-flight",
+    "leaks.units": "leaky alert recipients: unit_id -> {leak_probability, abort_probability, delay_min} "
+                   "(defaults 0.5, 0.5, 5 min); none by default",
+    "leaks.alert_lead_min": "the emulated alert of each narco flight is raised this long before it lands, min "
+                            "(the warning's typical time to go, alerts.warning.EtaWindow)",
+    "leaks.registry": "units.toml register the alerts are dispatched over (\"\": the packaged one)",
 }
 
-_ID_TABLES = ("sensors", "aircraft", "military.bases")
+_ID_TABLES = ("sensors", "aircraft", "military.bases", "leaks.units")
 
 
 def default_config(profile: str = "easy") -> dict:
@@ -397,6 +408,10 @@ def _new_entry(table: str, dotted: str, value: Any) -> Any:
         return value
     if not isinstance(value, dict):
         raise ValueError(f"simulator parameter {dotted!r} must be a table")  # noqa: TRY004
+    if table == "leaks.units":
+        entry = copy.deepcopy(_LEAKY_UNIT)
+        _merge(entry, value, dotted + ".", check=True)
+        return entry
     if table == "aircraft":
         template = _DEFAULTS["aircraft"]["C206"]
     else:
@@ -440,7 +455,7 @@ def _flatten(cfg: dict, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in cfg.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and dotted not in ("military.bases", "radar.rcs_factor"):
+        if isinstance(value, dict) and dotted not in ("military.bases", "radar.rcs_factor", "leaks.units"):
             out.update(_flatten(value, dotted + "."))
         else:
             out[dotted] = value
@@ -480,10 +495,18 @@ def parameters_markdown() -> str:
               if key.startswith("sensors.<id>.")]
     lines += ["", "| parameter | easy | hard | meaning |", "| --- | --- | --- | --- |"]
     for key, value, other, text in describe_parameters():
-        if key.startswith("sensors."):
+        if key.startswith(("sensors.", "leaks.")):  # leaks.*: docs/need_to_know.md, leak_parameters_markdown()
             continue
         shown_hard = "" if other == value else f"`{other}`"
         lines.append(f"| `{key}` | `{value}` | {shown_hard} | {text} |")
+    return "\n".join(lines)
+
+
+def leak_parameters_markdown() -> str:
+    """The table of the leaky-recipient parameters (docs/need_to_know.md, "Leak statistics")."""
+    lines = ["| parameter | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{key}` | `{value}` | {text} |" for key, value, _, text in describe_parameters()
+              if key.startswith("leaks.")]
     return "\n".join(lines)
 
 

@@ -82,6 +82,13 @@ def simulate(out: str | Path, *, days: float = 1.0, seed: int = 0, profile: str 
         traffic.fly_flight(flight, world)
         if k % 10 == 0:
             report("flying", 0.1 + 0.4 * k / n)
+    register = None
+    if cfg["leaks"]["units"]:
+        from centinela.sim import leaks
+
+        report("leaks", 0.5)
+        units, register = leaks.units_register(cfg)
+        leaks.apply_leaks(flights, world, cfg, units, rngs("leaks"))
     flights = [f for f in flights if f.traj.t_s[0] < t1 and f.traj.t_s[-1] >= t0]
     flights.sort(key=lambda f: (f.traj.t_s[0], f.kind))
     truth_ids = [f"F{k:05d}" for k in range(1, len(flights) + 1)]
@@ -106,6 +113,8 @@ def simulate(out: str | Path, *, days: float = 1.0, seed: int = 0, profile: str 
 
     report("writing", 0.9)
     _write(out, sensor_list, plots, adsb, observations, plans, truth, _flight_details(flights, truth_ids), world)
+    if register is not None:
+        _write_leaks(out, register, flights, truth_ids)
     if isinstance(terrain, GriddedTerrain):
         # The map a real operator would have (SRTM-like DEM): an input, not truth.
         write_geotiff(terrain, Path(out) / SCENARIO_TERRAIN_FILE)
@@ -278,6 +287,16 @@ def _write(out: Path, sensor_list, plots, adsb, observations, plans, truth, deta
     write_truth(truth, out)
     world.strips_frame().to_csv(out / "truth" / "strips.csv", index=False, lineterminator="\n")
     details.to_csv(out / "truth" / "flight_details.csv", index=False, lineterminator="\n")
+
+
+def _write_leaks(out: Path, register: Path, flights: list, truth_ids: list[str]) -> None:
+    """The unit register alerts were dispatched over (an input: ``units.toml``) and ``truth/leaks.csv``."""
+    import shutil
+
+    from centinela.sim.leaks import leaks_frame
+
+    shutil.copyfile(register, out / "units.toml")
+    leaks_frame(flights, truth_ids).to_csv(out / "truth" / "leaks.csv", index=False, lineterminator="\n")
 
 
 def _summary(out, cfg, profile, seed, days, t0, t1, flights, plots, adsb, observations, plans, truth) -> dict:

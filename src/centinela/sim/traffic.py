@@ -61,6 +61,8 @@ class Flight:
     leg_sites: list[tuple[Site, Site]] = field(default_factory=list)
     traj: Trajectory | None = None
     transponder_on: np.ndarray | None = None
+    # narco flights of a scenario with leaky units: the recipients of the emulated alert (centinela.sim.leaks)
+    leak_records: list[dict] | None = None
 
 
 def performance(cfg: dict, aircraft_type: str) -> Performance:

@@ -5,8 +5,10 @@ plain file path (SQLite). Loads take the frames of :class:`centinela.model.Outpu
 with the columns of :mod:`centinela.model` plus ``run_id``.
 
 Alerts are need-to-know: :meth:`Store.read_alerts` is the only way to their contents, it returns only the
-alerts dispatched to the reading user or the user's unit, and it writes one audit row per alert it returns,
-in the same transaction.
+alerts dispatched to the reading user or the user's unit — each recipient its own marked copy when the store
+has a ``marker`` — and it writes one audit entry per alert it returns, in the same transaction. The audit is a
+hash chain (:mod:`centinela.alerts.audit`): dispatches, reads, exports and widenings are entries of it, and
+:meth:`Store.verify_audit` says which entry was edited, removed, reordered or inserted.
 
 >>> import tempfile, pandas as pd
 >>> from centinela.model import Outputs, conform, TRACK_COLUMNS
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from centinela import model
+from centinela.alerts.audit import AuditVerdict, chain_entry, verify_chain
+from centinela.errors import InputError
 from centinela.store import schema as s
 from centinela.store.users import (
     ROLES,
@@ -52,6 +57,18 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 BBox = tuple[float, float, float, float]
 
 TRACK_FIELDS = list(model.TRACK_COLUMNS) + list(model.TRACK_OPTIONAL_COLUMNS)
+# Another process appended to the audit between our read of its head and our write (the unique seq refused
+# ours): try the whole transaction again, this many times.
+AUDIT_RETRIES = 5
+AUDIT_COLUMNS = ["t", "username", "unit", "run_id", "alert_id", "endpoint", "action", "seq"]
+COPY_COLUMNS = ["run_id", "alert_id", "unit_id", "copy_ref", "text", "marks", "created_at"]
+WIDENING_COLUMNS = ["id", "run_id", "alert_id", "unit", "requested_by", "reason", "requested_at", "status",
+                    "approved_by", "approval_reason", "approved_at"]
+
+# A recipient's marked copy: ``marker(alert_record, recipient, existing_copies)`` returns {"alert": the record as
+# this recipient sees it, "copy_ref": str, "text": the marked bulletin, "marks": JSON text}; ``existing_copies``
+# (alert_id, unit_id, copy_ref, text, marks) are the alert's other copies. See centinela.server.marking.
+Marker = Callable[[dict, str, pd.DataFrame], dict]
 
 
 def _engine(url: str | Path) -> sa.Engine:
@@ -158,11 +175,30 @@ def _float_or_none(value: Any) -> float | None:
     return None if _is_missing(value) else float(value)
 
 
-class Store:
-    """Analysis results, users, alert dispatch and audit in one database (see the module doc)."""
+def _audit_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Details with the types their audit columns give back (text ids, an integer key), so the hash that is
+    computed now is the one recomputed from the row."""
+    out = {k: v for k, v in details.items() if not _is_missing(v)}
+    for name in ("unit", "run_id", "alert_id", "endpoint"):
+        if name in out:
+            out[name] = str(out[name])
+    if "alert_key" in out:
+        out["alert_key"] = int(out["alert_key"])
+    return out
 
-    def __init__(self, url: str | Path):
+
+class Store:
+    """Analysis results, users, alert dispatch and audit in one database (see the module doc).
+
+    ``marker`` makes each recipient's individually marked copy of an alert at its first read (the server
+    installs centinela.server.marking's); without one, recipients read the alert as analysed.
+    """
+
+    def __init__(self, url: str | Path, *, marker: Marker | None = None):
         self.engine = _engine(url)
+        self.marker = marker
+        # One writer at a time appends to the audit chain in this process; the unique seq guards the rest.
+        self._audit_lock = threading.RLock()
         s.migrate(self.engine)
 
     @property
@@ -205,8 +241,7 @@ class Store:
 
         Airstrips and assessments of the run are upserted by id (a live catalogue or score changes).
         """
-        alert_keys: list[int] = []
-        with self.engine.begin() as conn:
+        def work(conn: sa.Connection) -> list[int]:
             run_key = self._run_key(conn, run_id)
             if tracks is not None and not tracks.empty:
                 self._insert_tracks(conn, run_key, tracks)
@@ -216,14 +251,24 @@ class Store:
                 self._upsert_airstrips(conn, run_key, airstrips)
             if assessments is not None and not assessments.empty:
                 self._upsert_assessments(conn, run_key, assessments)
-            if alerts is not None and not alerts.empty:
-                alert_keys = self._insert_alerts(conn, run_key, alerts)
-                now = time.time()
-                rows = [{"alert_key": k, "unit": u, "dispatched_at": now, "dispatched_by": "load"}
-                        for k in alert_keys for u in dispatch_to_units]
-                if rows:
-                    conn.execute(s.alert_recipients.insert(), rows)
-        return alert_keys
+            if alerts is None or alerts.empty:
+                return []
+            keys = self._insert_alerts(conn, run_key, alerts)
+            ids = [str(a) for a in alerts["alert_id"]]
+            now = time.time()
+            rows = [{"alert_key": k, "unit": u, "dispatched_at": now, "dispatched_by": "load"}
+                    for k in keys for u in dispatch_to_units]
+            if rows:
+                conn.execute(s.alert_recipients.insert(), rows)
+                self._append_audit(conn, [("dispatch", "load", {"run_id": run_id, "alert_id": a, "alert_key": k,
+                                                                "unit": u})
+                                          for k, a in zip(keys, ids) for u in dispatch_to_units])
+            return keys
+
+        if alerts is not None and not alerts.empty and dispatch_to_units:
+            return self._audited(work)
+        with self.engine.begin() as conn:
+            return work(conn)
 
     def runs(self) -> pd.DataFrame:
         """One row per run: run_id, kind, source, created_at, stages (dict), tracks (number of updates)."""
@@ -423,8 +468,8 @@ class Store:
 
     def dispatch(self, run_id: str, alert_id: str, *, units: Sequence[str] = (), usernames: Sequence[str] = (),
                  by: str | None = None) -> None:
-        """Make an alert readable by every member of ``units`` and by the users ``usernames``."""
-        with self.engine.begin() as conn:
+        """Make an alert readable by every member of ``units`` and by the users ``usernames`` (audited)."""
+        def work(conn: sa.Connection) -> None:
             key = self._alert_key(conn, run_id, alert_id)
             now = time.time()
             rows = [{"alert_key": key, "unit": unit, "user_id": None, "dispatched_at": now, "dispatched_by": by}
@@ -433,6 +478,60 @@ class Store:
                       "dispatched_by": by} for name in usernames]
             if rows:
                 conn.execute(s.alert_recipients.insert(), rows)
+                where = {"run_id": run_id, "alert_id": alert_id, "alert_key": key}
+                self._append_audit(conn, [("dispatch", by or "system", {**where, "unit": u}) for u in units] + [
+                    ("dispatch", by or "system", {**where, "recipient": f"user:{name}"}) for name in usernames])
+
+        self._audited(work)
+
+    def is_cleared(self, user: User, run_id: str, alert_id: str) -> bool:
+        """Whether the alert exists and was dispatched to ``user`` or the user's unit (not audited: no content)."""
+        r = s.alert_recipients
+        query = (sa.select(sa.func.count()).select_from(
+            r.join(s.alerts, s.alerts.c.id == r.c.alert_key).join(s.runs, s.runs.c.id == s.alerts.c.run_key))
+            .where(s.runs.c.run_id == run_id, s.alerts.c.alert_id == alert_id,
+                   sa.or_(r.c.user_id == user.id, r.c.unit == user.unit)))
+        with self.engine.connect() as conn:
+            return bool(conn.execute(query).scalar())
+
+    def cleared_alerts(self, user: User) -> set[tuple[str, str]]:
+        """(run_id, alert_id) of every alert ``user`` is cleared for (not audited: identifiers only)."""
+        r = s.alert_recipients
+        query = (sa.select(s.runs.c.run_id, s.alerts.c.alert_id).distinct().select_from(
+            r.join(s.alerts, s.alerts.c.id == r.c.alert_key).join(s.runs, s.runs.c.id == s.alerts.c.run_key))
+            .where(sa.or_(r.c.user_id == user.id, r.c.unit == user.unit)))
+        with self.engine.connect() as conn:
+            return {(row.run_id, row.alert_id) for row in conn.execute(query)}
+
+    def dispatch_frame(self, *, run_id: str | None = None) -> pd.DataFrame:
+        """Who each alert went to, as centinela.alerts.dispatch writes it (alert_id, unit_id, reason,
+        t_dispatched, widened_by, approved_by) plus run_id; a user dispatch is unit ``user:NAME``."""
+        r, u = s.alert_recipients, s.users
+        query = (sa.select(s.runs.c.run_id, s.alerts.c.alert_id, r.c.unit, u.c.username, r.c.dispatched_at,
+                           r.c.dispatched_by, r.c.reason, r.c.widened_by, r.c.approved_by)
+                 .select_from(r.join(s.alerts, s.alerts.c.id == r.c.alert_key)
+                              .join(s.runs, s.runs.c.id == s.alerts.c.run_key).outerjoin(u, u.c.id == r.c.user_id)))
+        if run_id is not None:
+            query = query.where(s.runs.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(r.c.id)).mappings().all()
+        return pd.DataFrame({
+            "run_id": [row["run_id"] for row in rows], "alert_id": [row["alert_id"] for row in rows],
+            "unit_id": [row["unit"] if row["unit"] is not None else f"user:{row['username']}" for row in rows],
+            "reason": [row["reason"] or f"dispatched by {row['dispatched_by'] or 'system'}" for row in rows],
+            "t_dispatched": [row["dispatched_at"] for row in rows],
+            "widened_by": [row["widened_by"] for row in rows], "approved_by": [row["approved_by"] for row in rows]},
+            columns=["run_id", "alert_id", "unit_id", "reason", "t_dispatched", "widened_by", "approved_by"])
+
+    def alerts_for_statistics(self, *, run_id: str | None = None) -> pd.DataFrame:
+        """Every alert as analysed, NOT filtered by clearance and not audited: for computations whose results
+        show no alert (leak statistics). Never return these rows to a user; :meth:`read_alerts` is for that."""
+        a = s.alerts
+        query = sa.select(a, s.runs.c.run_id).select_from(a.join(s.runs, s.runs.c.id == a.c.run_key))
+        if run_id is not None:
+            query = query.where(s.runs.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return self._alert_frame(conn.execute(query.order_by(a.c.t_issued, a.c.id)).mappings().all())
 
     def recipients(self, run_id: str, alert_id: str) -> pd.DataFrame:
         """Who an alert was dispatched to: unit, username (one of them null), dispatched_at, dispatched_by."""
@@ -446,8 +545,9 @@ class Store:
 
     def read_alerts(self, user: User, endpoint: str, *, t0_s: float | None = None, t1_s: float | None = None,
                     run_id: str | None = None, alert_ids: Sequence[tuple[str, str]] | None = None,
-                    track_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """The alerts ``user`` is cleared for, and an audit row (user, time, alert, ``endpoint``) for each.
+                    track_ids: Sequence[str] | None = None, action: str = "read") -> pd.DataFrame:
+        """The alerts ``user`` is cleared for, and an audit entry (``action``: read or export; user, time, alert,
+        ``endpoint``, the copy's reference) for each.
 
         Filters: issued within [t0_s, t1_s], of run ``run_id``, among ``alert_ids`` ((run_id, alert_id)
         pairs), or about one of ``track_ids``. Columns: run_id, ALERT_COLUMNS, any extra fields, in order of
@@ -472,24 +572,40 @@ class Store:
             linked = sa.select(s.alert_tracks.c.alert_key).where(s.alert_tracks.c.track_id.in_(list(track_ids)))
             query = query.where(a.c.id.in_(linked))
         query = query.order_by(a.c.t_issued, a.c.id)
-        with self.engine.begin() as conn:
+
+        def work(conn: sa.Connection) -> list[dict[str, Any]]:
             rows = conn.execute(query).mappings().all()
-            if rows:
-                now = time.time()
-                conn.execute(s.audit.insert(), [
-                    {"t": now, "username": user.username, "unit": user.unit, "run_id": row["run_id"],
-                     "alert_id": row["alert_id"], "alert_key": row["id"], "endpoint": endpoint} for row in rows])
-        return self._alert_frame(rows)
+            if not rows:
+                return []
+            via_unit = set(conn.execute(sa.select(r.c.alert_key).where(
+                r.c.alert_key.in_([row["id"] for row in rows]), r.c.unit == user.unit)).scalars())
+            records, entries = [], []
+            for row in rows:
+                record = self._alert_record(row)
+                recipient = user.unit if row["id"] in via_unit else f"user:{user.username}"
+                if self.marker is not None:
+                    record = self._marked_copy(conn, row["id"], recipient, record)
+                records.append(record)
+                entries.append((action, user.username, {
+                    "unit": user.unit, "run_id": row["run_id"], "alert_id": row["alert_id"], "alert_key": row["id"],
+                    "endpoint": endpoint, "recipient": recipient, "copy_ref": record.get("copy_ref")}))
+            self._append_audit(conn, entries)
+            return records
+
+        return self._records_frame(self._audited(work))
 
     def audit_log(self, *, reader: User | None = None, run_id: str | None = None, alert_id: str | None = None,
-                  since_s: float | None = None) -> pd.DataFrame:
-        """Audit rows (t, username, unit, run_id, alert_id, endpoint), oldest first.
+                  since_s: float | None = None, actions: Sequence[str] | None = ("read",)) -> pd.DataFrame:
+        """Audit entries (t, username, unit, run_id, alert_id, endpoint, action, seq), oldest first: the reads
+        of alerts unless ``actions`` names others (None: every action).
 
-        With ``reader``, only the rows about alerts that ``reader`` is cleared for (an analyst sees who else
+        With ``reader``, only the entries about alerts that ``reader`` is cleared for (an analyst sees who else
         read the alerts of the unit, not the rest).
         """
         au, r = s.audit, s.alert_recipients
-        query = sa.select(au.c.t, au.c.username, au.c.unit, au.c.run_id, au.c.alert_id, au.c.endpoint)
+        query = sa.select(*[au.c[c] for c in AUDIT_COLUMNS])
+        if actions is not None:
+            query = query.where(au.c.action.in_(list(actions)))
         if reader is not None:
             cleared = (sa.select(s.runs.c.run_id, s.alerts.c.alert_id)
                        .select_from(s.alerts.join(s.runs, s.runs.c.id == s.alerts.c.run_key)
@@ -504,9 +620,176 @@ class Store:
             query = query.where(au.c.t >= since_s)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(au.c.id)).mappings().all()
-        return pd.DataFrame(rows, columns=["t", "username", "unit", "run_id", "alert_id", "endpoint"])
+        return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+    def append_audit(self, action: str, actor: str, **details: Any) -> dict[str, Any]:
+        """Add one entry to the audit chain (an export, a trace, a verification ...) and return it."""
+        return self._audited(lambda conn: self._append_audit(conn, [(action, actor, details)]))[0]
+
+    def audit_entries(self) -> list[dict[str, Any]]:
+        """Every audit entry as written (seq, t, actor, action, details, prev_hash, hash), in storage order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.audit).order_by(s.audit.c.id)).mappings().all()
+        return [s.audit_entry(row) for row in rows]
+
+    def audit_head(self) -> dict[str, Any] | None:
+        """``{"seq", "hash"}`` of the newest audit entry: what checkpoints and signed exports anchor."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(s.audit.c.seq, s.audit.c.hash).order_by(s.audit.c.seq.desc())
+                               .limit(1)).first()
+        return None if row is None else {"seq": int(row.seq), "hash": row.hash}
+
+    def verify_audit(self, anchors: Iterable[dict[str, Any]] = ()) -> AuditVerdict:
+        """:func:`centinela.alerts.audit.verify_chain` over the audit table."""
+        return verify_chain(self.audit_entries(), anchors)
+
+    # --- marked copies and widening ---------------------------------------------------------------------
+
+    def copies(self, *, run_id: str | None = None, alert_id: str | None = None) -> pd.DataFrame:
+        """The marked copies handed out so far (run_id, alert_id, unit_id — the recipient —, copy_ref, text,
+        marks, created_at): the register a leak is traced against."""
+        c, a = s.alert_copies, s.alerts
+        query = (sa.select(s.runs.c.run_id, a.c.alert_id, c.c.recipient.label("unit_id"), c.c.copy_ref, c.c.text,
+                           c.c.marks, c.c.created_at)
+                 .select_from(c.join(a, a.c.id == c.c.alert_key).join(s.runs, s.runs.c.id == a.c.run_key)))
+        if run_id is not None:
+            query = query.where(s.runs.c.run_id == run_id)
+        if alert_id is not None:
+            query = query.where(a.c.alert_id == alert_id)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query.order_by(c.c.id)).mappings().all(), columns=COPY_COLUMNS)
+
+    def request_widening(self, run_id: str, alert_id: str, unit: str, *, requested_by: str, reason: str) -> int:
+        """Ask for ``unit`` to receive the alert too; returns the request id (audited). Nothing changes until
+        someone else approves it (:meth:`approve_widening`). InputError without a reason or unit."""
+        if not reason or not reason.strip():
+            raise InputError("widening", "widening an alert's distribution needs a reason", field="reason")
+        if not unit or not unit.strip():
+            raise InputError("widening", "name the unit that should receive the alert", field="unit")
+
+        def work(conn: sa.Connection) -> int:
+            key = self._alert_key(conn, run_id, alert_id)
+            request_id = conn.execute(s.widening_requests.insert().values(
+                alert_key=key, unit=unit.strip(), requested_by=requested_by, reason=reason.strip(),
+                requested_at=time.time(), status="pending")).inserted_primary_key[0]
+            self._append_audit(conn, [("widen_request", requested_by, {
+                "run_id": run_id, "alert_id": alert_id, "alert_key": key, "unit": unit.strip(),
+                "request_id": int(request_id), "reason": reason.strip()})])
+            return int(request_id)
+
+        return self._audited(work)
+
+    def approve_widening(self, request_id: int, *, approved_by: str, reason: str, authorised: Collection[str],
+                         units: pd.DataFrame | None = None) -> dict[str, Any]:
+        """Approve a pending request: the unit becomes a recipient (audited as ``widen_approve``).
+
+        The rules are centinela.alerts.dispatch.widen's: PermissionError when the approver is the requester
+        or not in ``authorised``, or (with the ``units`` register) the unit's clearance is too low;
+        InputError on an empty reason or a unit that already receives the alert; KeyError for an unknown
+        or already decided request.
+        """
+        from centinela.alerts.dispatch import widen
+
+        if not reason or not reason.strip():
+            raise InputError("widening", "approving a widening needs a reason", field="reason")
+        w, r = s.widening_requests, s.alert_recipients
+
+        def work(conn: sa.Connection) -> dict[str, Any]:
+            row = conn.execute(sa.select(w, s.alerts.c.alert_id, s.runs.c.run_id).select_from(
+                w.join(s.alerts, s.alerts.c.id == w.c.alert_key).join(s.runs, s.runs.c.id == s.alerts.c.run_key))
+                .where(w.c.id == request_id, w.c.status == "pending")).mappings().first()
+            if row is None:
+                raise KeyError(f"no pending widening request {request_id}")
+            current = conn.execute(sa.select(r.c.unit).where(r.c.alert_key == row["alert_key"],
+                                                             r.c.unit.is_not(None))).scalars().all()
+            dispatch = pd.DataFrame({"alert_id": [row["alert_id"]] * len(current), "unit_id": current,
+                                     "reason": "", "t_dispatched": 0.0, "widened_by": None, "approved_by": None})
+            if dispatch.empty:
+                dispatch = pd.DataFrame([{"alert_id": row["alert_id"], "unit_id": None, "reason": "",
+                                          "t_dispatched": 0.0, "widened_by": None, "approved_by": None}])
+            widen(dispatch, row["alert_id"], row["unit"], requested_by=row["requested_by"], approved_by=approved_by,
+                  reason=row["reason"], authorised=authorised, units=units)
+            now = time.time()
+            conn.execute(r.insert().values(alert_key=row["alert_key"], unit=row["unit"], dispatched_at=now,
+                                           dispatched_by=approved_by, reason=f"widened: {row['reason']}",
+                                           widened_by=row["requested_by"], approved_by=approved_by))
+            conn.execute(w.update().where(w.c.id == request_id).values(
+                status="approved", approved_by=approved_by, approval_reason=reason.strip(), approved_at=now))
+            self._append_audit(conn, [("widen_approve", approved_by, {
+                "run_id": row["run_id"], "alert_id": row["alert_id"], "alert_key": row["alert_key"],
+                "unit": row["unit"], "request_id": int(request_id), "requested_by": row["requested_by"],
+                "reason": row["reason"], "approval_reason": reason.strip()})])
+            return {"request_id": int(request_id), "run_id": row["run_id"], "alert_id": row["alert_id"],
+                    "unit": row["unit"], "requested_by": row["requested_by"], "approved_by": approved_by}
+
+        return self._audited(work)
+
+    def widening_requests(self, *, run_id: str | None = None, alert_id: str | None = None,
+                          status: str | None = None) -> pd.DataFrame:
+        """Requests to widen distributions, oldest first (WIDENING_COLUMNS)."""
+        w = s.widening_requests
+        query = (sa.select(w.c.id, s.runs.c.run_id, s.alerts.c.alert_id, w.c.unit, w.c.requested_by, w.c.reason,
+                           w.c.requested_at, w.c.status, w.c.approved_by, w.c.approval_reason, w.c.approved_at)
+                 .select_from(w.join(s.alerts, s.alerts.c.id == w.c.alert_key)
+                              .join(s.runs, s.runs.c.id == s.alerts.c.run_key)))
+        if run_id is not None:
+            query = query.where(s.runs.c.run_id == run_id)
+        if alert_id is not None:
+            query = query.where(s.alerts.c.alert_id == alert_id)
+        if status is not None:
+            query = query.where(w.c.status == status)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query.order_by(w.c.id)).mappings().all(), columns=WIDENING_COLUMNS)
 
     # --- internals --------------------------------------------------------------------------------------
+
+    def _audited(self, work: Callable[[sa.Connection], Any]) -> Any:
+        """Run ``work(conn)`` in one transaction that may append to the audit chain, serialised with the other
+        audit writers of this process; retried when another process appended first."""
+        for attempt in range(AUDIT_RETRIES):
+            try:
+                with self._audit_lock, self.engine.begin() as conn:
+                    return work(conn)
+            except sa.exc.IntegrityError as e:
+                if attempt == AUDIT_RETRIES - 1 or "audit" not in str(e.orig):
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _append_audit(conn: sa.Connection, records: Sequence[tuple[str, str, dict[str, Any]]]) -> list[dict]:
+        """Chain (action, actor, details) entries after the head, in the caller's transaction (see _audited)."""
+        if not records:
+            return []
+        if conn.dialect.name == "postgresql":  # other processes' appends wait for this transaction
+            conn.execute(sa.text("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE"))
+        last = conn.execute(sa.select(s.audit.c.seq, s.audit.c.hash).order_by(s.audit.c.seq.desc()).limit(1)).first()
+        head = None if last is None else {"seq": int(last.seq), "hash": last.hash}
+        entries = []
+        for action, actor, details in records:
+            head = chain_entry(head, action, actor, _audit_details(details))
+            entries.append(head)
+        conn.execute(s.audit.insert(), [s.audit_row(e) for e in entries])
+        return entries
+
+    def _marked_copy(self, conn: sa.Connection, alert_key: int, recipient: str,
+                     record: dict[str, Any]) -> dict[str, Any]:
+        """``recipient``'s copy of the alert: the stored one, or a new one from the marker (stored for tracing)."""
+        c = s.alert_copies
+        stored = conn.execute(sa.select(c.c.alert, c.c.copy_ref).where(
+            c.c.alert_key == alert_key, c.c.recipient == recipient)).first()
+        if stored is None:
+            others = pd.DataFrame(conn.execute(sa.select(
+                sa.literal(record["alert_id"]).label("alert_id"), c.c.recipient.label("unit_id"), c.c.copy_ref,
+                c.c.text, c.c.marks).where(c.c.alert_key == alert_key)).mappings().all(),
+                columns=["alert_id", "unit_id", "copy_ref", "text", "marks"])
+            made = self.marker(dict(record), recipient, others)
+            alert = {**made["alert"], "run_id": record["run_id"], "alert_id": record["alert_id"],
+                     "copy_ref": str(made["copy_ref"])}
+            conn.execute(c.insert().values(alert_key=alert_key, recipient=recipient, copy_ref=str(made["copy_ref"]),
+                                           alert=_to_json(alert), text=made.get("text"), marks=made.get("marks"),
+                                           created_at=time.time()))
+            return alert
+        return _from_json(stored.alert)
 
     def _select(self, query: sa.Select, run_id: str | None, run_column: sa.Column) -> sa.Select:
         if run_id is None:
@@ -553,6 +836,8 @@ class Store:
         alert_keys = sa.select(s.alerts.c.id).where(s.alerts.c.run_key == run_key)
         event_keys = sa.select(s.events.c.id).where(s.events.c.run_key == run_key)
         conn.execute(s.alert_recipients.delete().where(s.alert_recipients.c.alert_key.in_(alert_keys)))
+        conn.execute(s.alert_copies.delete().where(s.alert_copies.c.alert_key.in_(alert_keys)))
+        conn.execute(s.widening_requests.delete().where(s.widening_requests.c.alert_key.in_(alert_keys)))
         conn.execute(s.alert_tracks.delete().where(s.alert_tracks.c.alert_key.in_(alert_keys)))
         conn.execute(s.event_tracks.delete().where(s.event_tracks.c.event_key.in_(event_keys)))
         for table in (s.alerts, s.events, s.tracks, s.airstrips, s.assessments):
@@ -649,14 +934,22 @@ class Store:
         return out
 
     @staticmethod
-    def _alert_frame(rows: Sequence[Any]) -> pd.DataFrame:
-        records = [{
+    def _alert_record(row: Any) -> dict[str, Any]:
+        """An alerts row (joined with its run_id) as the record analyze wrote, plus run_id."""
+        return {
             "run_id": row["run_id"], "alert_id": row["alert_id"], "track_ids": _from_json(row["track_ids"]),
             "score": row["score"], "t_issued": row["t_issued"], "indicators": _from_json(row["indicators"]),
             "predicted_site": {"lat": row["site_lat"], "lon": row["site_lon"],
                                "airstrip_id": row["site_airstrip_id"]},
             "eta": row["eta"], "eta_window_s": row["eta_window_s"], **(_from_json(row["extra"]) or {}),
-        } for row in rows]
+        }
+
+    @staticmethod
+    def _alert_frame(rows: Sequence[Any]) -> pd.DataFrame:
+        return Store._records_frame([Store._alert_record(row) for row in rows])
+
+    @staticmethod
+    def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         df = pd.DataFrame.from_records(records, columns=None if records else ["run_id", *model.ALERT_COLUMNS])
         out = model.conform(df.drop(columns="run_id"), model.ALERT_COLUMNS)
         out.insert(0, "run_id", df["run_id"].astype("string"))

@@ -19,10 +19,14 @@ from dataclasses import dataclass
 ROLES = ("operator", "analyst", "admin")
 # What each role may do beyond reading the air picture and the alerts dispatched to it. Alert contents are
 # never granted by role: only a dispatch (to the user or the user's unit) shows an alert.
+# "trace": match a leaked text against the marked copies (an analyst: of the alerts cleared to them);
+# "leaks": the units' leak statistics; "approve_widening": be the second person of a widening (the register's
+# named approvers have it too, whatever their role).
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
     "operator": frozenset(),
-    "analyst": frozenset({"runs", "audit_own"}),
-    "admin": frozenset({"runs", "audit_all", "users", "dispatch"}),
+    "analyst": frozenset({"runs", "audit_own", "trace", "leaks"}),
+    "admin": frozenset({"runs", "audit_all", "users", "dispatch", "trace", "leaks", "audit_verify",
+                        "approve_widening"}),
 }
 
 # OWASP password storage cheat sheet: scrypt with N=2^17, r=8, p=1 (128 MiB, about 0.5 s here).

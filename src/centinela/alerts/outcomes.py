@@ -1,0 +1,198 @@
+"""What became of each alerted flight, read from the analysis outputs alone (never the truth).
+
+For every alert the first landing or ground stop of the alert's flight after the alert was issued decides:
+
+- ``arrived`` — it came down near the site the alert predicted (within :data:`SITE_SIGMAS` times the alert's
+  site uncertainty, at least :data:`ARRIVAL_RADIUS_MIN_M`) no later than the end of the ETA window plus
+  :data:`ETA_MARGIN_S`. An early landing at the site still counts as arrived: the plane came, our ETA was off.
+- ``diverted`` — it came down somewhere else, or at the site but well after the window (it waited the
+  police out).
+- ``aborted`` — no landing at all after the alert: it crossed the border, turned back, or vanished.
+- ``unknown`` — the data cannot say: they end before the ETA window closed, or the flight vanished close
+  to the site while still heading for it (it may have landed where no sensor saw it).
+
+The alert's flight is its ``flight_id`` (the key :func:`centinela.assess.indicators.flight_keys` gives, linking
+tracks across gaps and ground stops) and its ``track_ids``. Failure for the leak statistics is ``aborted`` or
+``diverted``; ``unknown`` carries no evidence either way.
+
+>>> import pandas as pd
+>>> alerts = pd.DataFrame({"alert_id": ["A1", "A2"], "track_ids": [["T1"], ["T2"]], "flight_id": ["T1", "T2"],
+...     "t_issued": [0.0, 0.0], "eta": [1800.0, 1800.0], "eta_window_s": [600.0, 600.0],
+...     "sigma_site_m": [500.0, 500.0],
+...     "predicted_site": [{"lat": -12.5, "lon": -73.8, "airstrip_id": "S1"}] * 2})
+>>> events = pd.DataFrame({"kind": ["landing", "landing"], "t": [1750.0, 1700.0], "lat": [-12.5, -12.9],
+...     "lon": [-73.8, -73.8], "track_ids": [["T1"], ["T2"]]})
+>>> alert_outcomes(alerts, events)[["alert_id", "outcome"]].values.tolist()
+[['A1', 'arrived'], ['A2', 'diverted']]
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from centinela.geo.frames import bearing_deg, haversine_m
+
+OUTCOMES = ("arrived", "diverted", "aborted", "unknown")
+FAILURES = ("aborted", "diverted")
+OUTCOME_COLUMNS = ["alert_id", "outcome", "detail", "t_outcome"]
+LANDING_KINDS = ("landing", "ground_stop")
+
+# A landing this close to the predicted site is "there": a police unit waiting at a strip sees or hears a
+# light plane land within a few km, and a landing further away is at another strip, hours away by VRAEM road.
+ARRIVAL_RADIUS_MIN_M = 5_000.0
+# ... or within this many times the alert's own site uncertainty (a vague site is a wide circle).
+SITE_SIGMAS = 3.0
+# Slack after the ETA window closes: a crew circling while the strip is cleared, or a slow final approach.
+ETA_MARGIN_S = 900.0
+# A flight last seen this far off the bearing to the site was not going there any more: it turned back.
+TURNED_BACK_OFF_COURSE_DEG = 90.0
+# Below this speed a track's course says nothing (the last plots of a landing roll, or noise).
+MIN_COURSE_SPEED_MPS = 15.0
+
+
+def alert_outcomes(alerts: pd.DataFrame, events: pd.DataFrame | None,
+                   tracks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per alert: ``alert_id``, ``outcome`` (arrived | diverted | aborted | unknown), ``detail`` (a
+    sentence saying why) and ``t_outcome`` (the time of the landing or of the last sighting, NaN if none).
+
+    ``alerts`` as read from ``alerts.jsonl`` (needs alert_id, t_issued, predicted_site, eta, eta_window_s;
+    uses flight_id, track_ids and sigma_site_m when present); ``events`` from ``events.jsonl``; ``tracks``
+    (``tracks.parquet``, optional) tell turning back from vanishing and where the data end.
+    """
+    if alerts is None or len(alerts) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "t_outcome" else "string") for c in OUTCOME_COLUMNS})
+    events = _usable_events(events)
+    track_flight = _track_flights(tracks, events)
+    data_end = _data_end(tracks, events)
+    rows = []
+    for alert in alerts.to_dict("records"):  # alerts are few (a handful a day)
+        members = _flight_tracks(alert, track_flight)
+        rows.append({"alert_id": str(alert["alert_id"]),
+                     **_outcome(alert, members, events, tracks, track_flight, data_end)})
+    out = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    for c in ("alert_id", "outcome", "detail"):
+        out[c] = out[c].astype("string")
+    out["t_outcome"] = out["t_outcome"].astype(float)
+    return out
+
+
+def _usable_events(events: pd.DataFrame | None) -> pd.DataFrame:
+    columns = ["kind", "t", "lat", "lon", "track_ids", "flight_id", "evidence"]
+    if events is None or len(events) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    ev = events.copy()
+    for c in columns:
+        if c not in ev:
+            ev[c] = None
+    ev["track_ids"] = [_as_list(v) for v in ev["track_ids"]]
+    return ev.sort_values("t", kind="stable").reset_index(drop=True)
+
+
+def _as_list(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [str(v) for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return []
+
+
+def _track_flights(tracks: pd.DataFrame | None, events: pd.DataFrame) -> pd.Series | None:
+    """track_id -> flight key, the same key the warning gives an alert's ``flight_id``."""
+    if tracks is None or len(tracks) == 0:
+        return None
+    from centinela.assess.indicators import flight_keys
+
+    return flight_keys(tracks, events)
+
+
+def _data_end(tracks: pd.DataFrame | None, events: pd.DataFrame) -> float:
+    """The last time the outputs cover: nothing can be said about what happens after it."""
+    ends = [float(np.nanmax(tracks["t"].to_numpy(float)))] if tracks is not None and len(tracks) else []
+    if len(events):
+        ends.append(float(np.nanmax(pd.to_numeric(events["t"], errors="coerce").to_numpy(float))))
+    return max(ends) if ends else -np.inf
+
+
+def _flight_tracks(alert: dict, track_flight: pd.Series | None) -> set[str]:
+    members = set(_as_list(alert.get("track_ids")))
+    flight = alert.get("flight_id")
+    if track_flight is not None and isinstance(flight, str):
+        members |= set(track_flight.index[track_flight.astype(str).to_numpy() == flight].astype(str))
+    return members
+
+
+def _belongs(events: pd.DataFrame, alert: dict, members: set[str]) -> np.ndarray:
+    flight = alert.get("flight_id")
+    by_track = np.array([bool(members.intersection(ids)) for ids in events["track_ids"]], bool)
+    by_flight = events["flight_id"].astype(object).to_numpy() == flight if isinstance(flight, str) else False
+    return by_track | by_flight
+
+
+def _outcome(alert: dict, members: set[str], events: pd.DataFrame, tracks: pd.DataFrame | None,
+             track_flight: pd.Series | None, data_end: float) -> dict:
+    site = alert.get("predicted_site") if isinstance(alert.get("predicted_site"), dict) else {}
+    site_lat, site_lon = float(site.get("lat", np.nan) or np.nan), float(site.get("lon", np.nan) or np.nan)
+    sigma = alert.get("sigma_site_m")
+    sigma = float(sigma) if sigma is not None and np.isfinite(float(sigma)) else 0.0
+    radius_m = max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS * sigma)
+    t_issued = float(alert["t_issued"])
+    window_end = float(alert["eta"]) + 0.5 * float(alert["eta_window_s"]) + ETA_MARGIN_S
+    mine = events[_belongs(events, alert, members)] if len(events) else events
+    after = mine[pd.to_numeric(mine["t"], errors="coerce").to_numpy(float) >= t_issued] if len(mine) else mine
+
+    landings = after[after["kind"].astype(str).isin(LANDING_KINDS).to_numpy(bool)] if len(after) else after
+    if len(landings):
+        first = landings.iloc[0]
+        d_m = float(haversine_m(site_lat, site_lon, float(first["lat"]), float(first["lon"])))
+        t = float(first["t"])
+        where = f"{first['kind']} {d_m / 1000:.1f} km from the predicted site"
+        if d_m > radius_m:
+            return {"outcome": "diverted", "detail": f"{where} (beyond {radius_m / 1000:.1f} km)", "t_outcome": t}
+        if t > window_end:
+            late_min = (t - window_end + ETA_MARGIN_S) / 60.0
+            return {"outcome": "diverted", "detail": f"{where}, {late_min:.0f} min after the ETA window",
+                    "t_outcome": t}
+        return {"outcome": "arrived", "detail": where, "t_outcome": t}
+
+    crossings = after[after["kind"].astype(str).eq("border_crossing").to_numpy(bool)] if len(after) else after
+    if len(crossings):
+        first = crossings.iloc[0]
+        evidence = first["evidence"] if isinstance(first["evidence"], dict) else {}
+        direction = f" ({evidence.get('from', '?')} to {evidence.get('to', '?')})" if evidence else ""
+        return {"outcome": "aborted", "detail": f"crossed the border{direction} with no landing",
+                "t_outcome": float(first["t"])}
+
+    last = _last_update(tracks, members, t_issued)
+    if last is not None:
+        d_m = float(haversine_m(last["lat"], last["lon"], site_lat, site_lon))
+        speed = float(np.hypot(last["vn_mps"], last["ve_mps"]))
+        course = float(np.degrees(np.arctan2(last["ve_mps"], last["vn_mps"])))
+        off = abs((float(bearing_deg(last["lat"], last["lon"], site_lat, site_lon)) - course + 180.0) % 360.0 - 180.0)
+        seen = f"last seen {d_m / 1000:.0f} km from the predicted site"
+        if speed >= MIN_COURSE_SPEED_MPS and off > TURNED_BACK_OFF_COURSE_DEG and d_m > radius_m:
+            return {"outcome": "aborted", "detail": f"turned back: {seen}, {off:.0f} deg off the bearing to it",
+                    "t_outcome": float(last["t"])}
+        if data_end < window_end:
+            return {"outcome": "unknown", "detail": f"{seen}; the data end before the ETA window closed",
+                    "t_outcome": float(last["t"])}
+        if d_m <= radius_m:
+            return {"outcome": "unknown", "detail": f"{seen}, heading for it: may have landed unseen",
+                    "t_outcome": float(last["t"])}
+        return {"outcome": "aborted", "detail": f"vanished with no landing: {seen}", "t_outcome": float(last["t"])}
+    if data_end < window_end:
+        return {"outcome": "unknown", "detail": "the data end before the ETA window closed", "t_outcome": np.nan}
+    return {"outcome": "aborted", "detail": "no landing or ground stop of the flight after the alert",
+            "t_outcome": np.nan}
+
+
+def _last_update(tracks: pd.DataFrame | None, members: set[str], t_issued: float) -> dict | None:
+    if tracks is None or len(tracks) == 0 or not members:
+        return None
+    mine = tracks[tracks["track_id"].astype(str).isin(members).to_numpy(bool)
+                  & (tracks["t"].to_numpy(float) >= t_issued)]
+    if len(mine) == 0:
+        return None
+    row = mine.loc[mine["t"].astype(float).idxmax()]
+    return {"t": float(row["t"]), "lat": float(row["lat"]), "lon": float(row["lon"]),
+            "vn_mps": float(row["vn_mps"]) if pd.notna(row["vn_mps"]) else 0.0,
+            "ve_mps": float(row["ve_mps"]) if pd.notna(row["ve_mps"]) else 0.0}
