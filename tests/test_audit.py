@@ -9,7 +9,14 @@ import multiprocessing
 import pytest
 from click.testing import CliRunner
 
-from centinela.alerts.audit import AuditLog, chain_entry, entry_hash, read_audit_jsonl, verify_chain
+from centinela.alerts.audit import (
+    AuditLog,
+    chain_entry,
+    entry_hash,
+    head_file,
+    read_audit_jsonl,
+    verify_chain,
+)
 from centinela.alerts.commands_audit import EXIT_TAMPERED, audit_command, keys_command
 from centinela.errors import InputError
 from centinela.evaluate.audit_fuzz import TAMPER_KINDS, audit_fuzz_trials, summarise_audit_fuzz
@@ -130,7 +137,9 @@ def test_audit_commands_verify_checkpoint_and_anchor(log, tmp_path):
 
     lines = log.path.read_text().splitlines()
     log.path.write_text("\n".join(lines[:-2]) + "\n")  # cut the last two entries
-    assert runner.invoke(audit_command, ["verify", str(log.path)]).exit_code == 0  # alone: looks fine
+    assert runner.invoke(audit_command, ["verify", str(log.path)]).exit_code == EXIT_TAMPERED  # the head file
+    head_file(log.path).unlink()  # who cuts the tail and also deletes the head file ...
+    assert runner.invoke(audit_command, ["verify", str(log.path)]).exit_code == 0  # ... leaves a consistent log
     caught = runner.invoke(audit_command, ["verify", str(log.path), "--anchor", str(checkpoint),
                                            "--public-key", str(public)])
     assert caught.exit_code == EXIT_TAMPERED

@@ -16,6 +16,10 @@ What the chain proves, and what it cannot (docs/need_to_know.md, "Audit and sign
   newest anchor can still be cut or rewritten unseen;
 - a forged entry appended at the end looks like any new entry: the chain protects the past, not who writes.
 
+A file log keeps its own unsigned anchor: every append rewrites ``<log>.head`` with the new head, and
+:meth:`AuditLog.verify` (hence ``centinela audit verify FILE``) checks the log against it. Whoever edits only the
+log — deleting its last entry included — is caught; whoever edits both files is caught only by a signed anchor.
+
 >>> import tempfile
 >>> log = AuditLog(tempfile.mkdtemp() + "/audit.jsonl")
 >>> _ = log.append("dispatch", "system", alert_id="AL-1", unit="POL-PICHARI")
@@ -297,9 +301,30 @@ def read_audit_jsonl(path: str | Path) -> list[Any]:
     return entries
 
 
+def head_file(log_path: str | Path) -> Path:
+    """The file beside a log that holds its head as of the last append (``<log>.head``)."""
+    log_path = Path(log_path)
+    return log_path.with_name(log_path.name + ".head")
+
+
+def read_head_file(log_path: str | Path) -> list[dict[str, Any]]:
+    """The head recorded beside ``log_path`` as a one-anchor list, or [] when there is none (an older log)."""
+    path = head_file(log_path)
+    if not path.exists():
+        return []
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(path, f"the audit head file is unreadable ({e}): it was damaged or edited") from None
+    if not isinstance(head, dict) or "seq" not in head or "hash" not in head:
+        raise InputError(path, "the audit head file has no seq and hash: it was damaged or edited")
+    return [head]
+
+
 class AuditLog:
     """An audit trail in a JSON-lines file, one entry a line; appends from several processes are serialised
-    by an exclusive lock on the file. ``durable`` syncs each entry to disk before returning (off for fuzzing)."""
+    by an exclusive lock on the file. ``durable`` syncs each entry to disk before returning (off for fuzzing).
+    Each append also records the new head in :func:`head_file`, which :meth:`verify` checks against."""
 
     def __init__(self, path: str | Path, *, durable: bool = True):
         self.path = Path(path)
@@ -324,6 +349,11 @@ class AuditLog:
             f.flush()
             if self.durable:
                 os.fsync(f.fileno())
+            # Still under the lock: the head file always names the entry just written.
+            head_path = head_file(self.path)
+            staging = head_path.with_name(head_path.name + ".tmp")
+            staging.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
+            os.replace(staging, head_path)
         return entry
 
     def entries(self) -> list[Any]:
@@ -335,7 +365,8 @@ class AuditLog:
         return {"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]} if entries else None
 
     def verify(self, anchors: Iterable[dict[str, Any]] = ()) -> AuditVerdict:
-        return verify_chain(self.entries(), anchors)
+        """:func:`verify_chain` with ``anchors`` and the log's own head file."""
+        return verify_chain(self.entries(), [*anchors, *read_head_file(self.path)])
 
 
 def write_audit_jsonl(entries: Iterable[dict[str, Any]], path: str | Path) -> Path:

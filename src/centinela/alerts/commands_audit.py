@@ -84,10 +84,11 @@ def audit_verify(log_file: Path | None, db: str | None, anchors: tuple[Path, ...
       centinela audit verify runs/s1-out/audit.jsonl
       centinela audit verify --db centinela.db --anchor checkpoint.json --public-key ops.pub.pem
     """
-    from centinela.alerts.audit import verify_chain
+    from centinela.alerts.audit import read_head_file, verify_chain
 
     entries, _, _ = _entries_and_sink(log_file, db)
-    verdict = verify_chain(entries, _anchors(anchors, public_key))
+    own_head = read_head_file(log_file) if log_file is not None else []  # the file log's <log>.head
+    verdict = verify_chain(entries, [*_anchors(anchors, public_key), *own_head])
     for line in verdict.lines():
         click.echo(line)
     if not verdict.ok:

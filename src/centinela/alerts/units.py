@@ -14,14 +14,13 @@ True
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from centinela.errors import InputError
+from centinela.io.toml_tables import TableLines, read_toml_tables
 
 UNIT_COLUMNS = ["unit_id", "name", "kind", "clearance", "lat", "lon", "area_radius_m", "means", "speed_kmh",
                 "ready_min", "always"]
@@ -91,23 +90,11 @@ def scenario_units(scenario_dir: str | Path) -> pd.DataFrame:
     return read_units(scenario_units_path(scenario_dir))
 
 
-def _load(path: str | Path) -> tuple[dict, _LineFinder]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "file not found; expected a units register (TOML with [[unit]] tables)") from None
-    except UnicodeDecodeError as e:
-        raise InputError(path, f"not UTF-8 text ({e.reason})") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
-        raise InputError(path, f"not valid TOML: {e}", line=int(m.group(1)) if m else None) from None
-    return doc, _LineFinder(text)
+def _load(path: str | Path) -> tuple[dict, TableLines]:
+    return read_toml_tables(path, table="unit", missing="expected a units register (TOML with [[unit]] tables)")
 
 
-def _unit_row(path: str | Path, table: dict, k: int, lines: _LineFinder) -> dict:
+def _unit_row(path: str | Path, table: dict, k: int, lines: TableLines) -> dict:
     unit = table.get("unit_id", f"#{k + 1}")
 
     def fail(name: str, message: str) -> InputError:
@@ -142,30 +129,3 @@ def _unit_row(path: str | Path, table: dict, k: int, lines: _LineFinder) -> dict
         raise fail("always", f"expected true or false, got {always!r}")
     row["always"] = always
     return row
-
-
-class _LineFinder:
-    """Maps a unit table and field to its 1-based line in the TOML text, for error messages."""
-
-    _HEADER = re.compile(r"^\s*\[\[\s*unit\s*\]\]")
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-        self.headers = [i for i, line in enumerate(self.lines) if self._HEADER.match(line)]
-
-    def top(self, key: str) -> int | None:
-        return self._find(key, 0, self.headers[0] if self.headers else len(self.lines))
-
-    def field(self, k: int, key: str) -> int | None:
-        if k >= len(self.headers):
-            return None
-        start = self.headers[k]
-        end = self.headers[k + 1] if k + 1 < len(self.headers) else len(self.lines)
-        return self._find(key, start + 1, end) or start + 1
-
-    def _find(self, key: str, start: int, end: int) -> int | None:
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for i in range(start, end):
-            if pattern.match(self.lines[i]):
-                return i + 1
-        return None

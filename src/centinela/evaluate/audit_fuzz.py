@@ -14,7 +14,9 @@ or export recorded it before the tampering). Kinds:
 - ``truncate``: the last one to three entries cut off;
 - ``rechain``: one entry changed and every later hash recomputed, a rewrite consistent with itself.
 
-The last two are caught only with the anchor; that is what anchors are for.
+The last two are caught only with the anchor; that is what anchors are for. A file log keeps one itself: its
+``<log>.head`` (:func:`centinela.alerts.audit.head_file`) holds the head as of the last append, so the anchored
+column is also what ``centinela audit verify FILE`` finds when only the log was tampered with.
 
 >>> df = audit_fuzz_trials(n_trials=14, seed=1)
 >>> float(summarise_audit_fuzz(df).set_index("kind").loc["edit", "detected_anchored"])

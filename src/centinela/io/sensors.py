@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
-import tomllib
 from datetime import date as _date
 from datetime import time as _time
 from pathlib import Path
@@ -24,6 +22,7 @@ import tomli_w
 
 from centinela.errors import InputError
 from centinela.io._common import atomic_write_text, json_safe
+from centinela.io.toml_tables import TableLines, read_toml_tables
 from centinela.model import SENSOR_KINDS, Sensor
 
 _RADAR_FIELDS = ("scan_s", "range_max_m", "sigma_range_m", "sigma_azimuth_deg", "pd", "clutter_per_scan")
@@ -84,18 +83,7 @@ def read_sensors_toml(path: str | Path) -> tuple[list[Sensor], dict]:
     """Read and validate ``sensors.toml``. Returns the sensors and ``{"date": ..., "start": ...}`` (None when
     absent). Raises InputError naming the line and field of the first problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "file not found; a scenario needs sensors.toml") from None
-    except UnicodeDecodeError as e:
-        raise InputError(path, f"not UTF-8 text ({e.reason})") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
-        raise InputError(path, f"not valid TOML: {e}", line=int(m.group(1)) if m else None) from None
-    lines = _LineFinder(text)
+    doc, lines = read_toml_tables(path, table="sensor", missing="a scenario needs sensors.toml")
 
     meta = {"date": None, "start": None}
     for key, parse, expected in (("date", _date.fromisoformat, '"YYYY-MM-DD"'),
@@ -130,7 +118,7 @@ def read_sensors_toml(path: str | Path) -> tuple[list[Sensor], dict]:
     return sensors, meta
 
 
-def _sensor_from_table(path: Path, table: dict, k: int, lines: _LineFinder) -> Sensor:
+def _sensor_from_table(path: Path, table: dict, k: int, lines: TableLines) -> Sensor:
     def fail(name: str, message: str) -> InputError:
         return InputError(path, f"sensor #{k + 1}: {message}", line=lines.field(k, name), field=name)
 
@@ -160,31 +148,3 @@ def _sensor_from_table(path: Path, table: dict, k: int, lines: _LineFinder) -> S
         values[name] = int(value) if name in _INT_FIELDS else float(value)
     extra = {key: value for key, value in table.items() if key not in _KNOWN}
     return Sensor(**values, extra=extra)
-
-
-class _LineFinder:
-    """Maps a sensor table and field to its 1-based line in the TOML text, for error messages."""
-
-    _HEADER = re.compile(r"^\s*\[\[\s*sensor\s*\]\]")
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-        self.headers = [i for i, line in enumerate(self.lines) if self._HEADER.match(line)]
-
-    def top(self, key: str) -> int | None:
-        end = self.headers[0] if self.headers else len(self.lines)
-        return self._find(key, 0, end)
-
-    def field(self, k: int, key: str) -> int | None:
-        if k >= len(self.headers):
-            return None
-        start = self.headers[k]
-        end = self.headers[k + 1] if k + 1 < len(self.headers) else len(self.lines)
-        return self._find(key, start + 1, end) or start + 1
-
-    def _find(self, key: str, start: int, end: int) -> int | None:
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for i in range(start, end):
-            if pattern.match(self.lines[i]):
-                return i + 1
-        return None

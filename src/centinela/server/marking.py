@@ -45,18 +45,27 @@ def marked_record(alert: dict[str, Any], marks: dict[str, Any], copy_ref: str, t
     return out
 
 
+def with_site_sigma(alerts: pd.DataFrame) -> pd.DataFrame:
+    """``alerts`` with FALLBACK_SIGMA_SITE_M where an alert states no (positive) site uncertainty: what marking
+    needs. The stored alerts are not changed; only their copies are marked as if the site were this uncertain."""
+    sigma = (pd.to_numeric(alerts["sigma_site_m"], errors="coerce") if "sigma_site_m" in alerts.columns
+             else pd.Series(float("nan"), index=alerts.index))
+    return alerts.assign(sigma_site_m=sigma.where(sigma > 0, FALLBACK_SIGMA_SITE_M))
+
+
 def mark_for_recipient(alert: dict[str, Any], recipient: str, existing: pd.DataFrame | None = None,
                        rng_seed: int | None = None) -> dict[str, Any]:
-    """A new marked copy of ``alert`` for ``recipient``, spread away from the ``existing`` copies of the same
-    alert (COPY_COLUMNS): {"alert", "copy_ref", "text", "marks"} — the store's marker interface."""
-    record = dict(alert)
-    sigma = record.get("sigma_site_m")
-    if sigma is None or not pd.notna(sigma) or float(sigma) <= 0:
-        record["sigma_site_m"] = FALLBACK_SIGMA_SITE_M
-    alert_id = str(record["alert_id"])
-    dispatch = pd.DataFrame({"alert_id": [alert_id], "unit_id": [recipient]})
+    """``recipient``'s marked copy of ``alert``: {"alert", "copy_ref", "text", "marks"} — the store's marker
+    interface. When the ``existing`` copies of the alert (COPY_COLUMNS) hold one for ``recipient`` (it was
+    dispatched with its copy), that copy; else a new one, spread away from the existing copies."""
     have = existing if existing is not None else pd.DataFrame(columns=COPY_COLUMNS)
-    copy = marked_copies(pd.DataFrame([record]), dispatch, rng_seed=rng_seed, existing=have).iloc[0]
+    own = have[have["unit_id"].astype(str) == recipient]
+    if len(own):
+        copy = own.iloc[0]
+    else:
+        dispatch = pd.DataFrame({"alert_id": [str(alert["alert_id"])], "unit_id": [recipient]})
+        record = with_site_sigma(pd.DataFrame([alert]))
+        copy = marked_copies(record, dispatch, rng_seed=rng_seed, existing=have).iloc[0]
     marks = json.loads(copy["marks"])
     return {"alert": marked_record(alert, marks, str(copy["copy_ref"]), str(copy["text"])),
             "copy_ref": str(copy["copy_ref"]), "text": str(copy["text"]), "marks": str(copy["marks"])}

@@ -67,7 +67,9 @@ WIDENING_COLUMNS = ["id", "run_id", "alert_id", "unit", "requested_by", "reason"
 
 # A recipient's marked copy: ``marker(alert_record, recipient, existing_copies)`` returns {"alert": the record as
 # this recipient sees it, "copy_ref": str, "text": the marked bulletin, "marks": JSON text}; ``existing_copies``
-# (alert_id, unit_id, copy_ref, text, marks) are the alert's other copies. See centinela.server.marking.
+# (alert_id, unit_id, copy_ref, text, marks) are the alert's copies so far. When they hold the recipient's own
+# (dispatched with its copy), the marker must give that copy back: same copy_ref, text and marks. See
+# centinela.server.marking.
 Marker = Callable[[dict, str, pd.DataFrame], dict]
 
 
@@ -211,8 +213,9 @@ class Store:
     # --- runs -------------------------------------------------------------------------------------------
 
     def load_outputs(self, outputs: model.Outputs, run_id: str, *, kind: str = "analyze", source: str | None = None,
-                     replace: bool = False, dispatch_to_units: Sequence[str] = ()) -> None:
-        """Store every frame of ``outputs`` as run ``run_id``; dispatch its alerts to ``dispatch_to_units``.
+                     replace: bool = False, dispatch_to_units: Sequence[str] = (), dispatch: pd.DataFrame | None = None,
+                     copies: pd.DataFrame | None = None, dispatched_by: str = "load") -> None:
+        """Store every frame of ``outputs`` as run ``run_id`` and dispatch its alerts (see :meth:`append`).
 
         A run id already in the store raises ValueError unless ``replace`` (its rows, recipients included,
         are then replaced; the audit is kept).
@@ -226,7 +229,8 @@ class Store:
             conn.execute(s.runs.insert().values(run_id=run_id, kind=kind, source=source, created_at=time.time(),
                                                 stages=_to_json(outputs.stages)))
         self.append(run_id, tracks=outputs.tracks, events=outputs.events, airstrips=outputs.airstrips,
-                    assessments=outputs.assessments, alerts=outputs.alerts, dispatch_to_units=dispatch_to_units)
+                    assessments=outputs.assessments, alerts=outputs.alerts, dispatch_to_units=dispatch_to_units,
+                    dispatch=dispatch, copies=copies, dispatched_by=dispatched_by)
 
     def create_run(self, run_id: str, *, kind: str = "live", source: str | None = None) -> None:
         """Open an empty run for results that arrive in batches (a live feed); no-op when it exists."""
@@ -236,10 +240,17 @@ class Store:
 
     def append(self, run_id: str, *, tracks: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
                airstrips: pd.DataFrame | None = None, assessments: pd.DataFrame | None = None,
-               alerts: pd.DataFrame | None = None, dispatch_to_units: Sequence[str] = ()) -> list[int]:
+               alerts: pd.DataFrame | None = None, dispatch_to_units: Sequence[str] = (),
+               dispatch: pd.DataFrame | None = None, copies: pd.DataFrame | None = None,
+               dispatched_by: str = "load") -> list[int]:
         """Add rows to an existing run in one transaction; return the keys of the alerts added.
 
-        Airstrips and assessments of the run are upserted by id (a live catalogue or score changes).
+        Airstrips and assessments of the run are upserted by id (a live catalogue or score changes). The new
+        alerts go to every unit of ``dispatch_to_units`` and to the recipients of ``dispatch``
+        (centinela.alerts.dispatch.DISPATCH_COLUMNS: alert_id, unit_id, reason, t_dispatched, widened_by,
+        approved_by); ``copies`` (centinela.alerts.marking.COPY_COLUMNS) are the recipients' marked copies,
+        kept as they are and served from the first read on. Each dispatch is an audit entry by
+        ``dispatched_by``. InputError when ``dispatch`` or ``copies`` name an alert not among ``alerts``.
         """
         def work(conn: sa.Connection) -> list[int]:
             run_key = self._run_key(conn, run_id)
@@ -255,17 +266,12 @@ class Store:
                 return []
             keys = self._insert_alerts(conn, run_key, alerts)
             ids = [str(a) for a in alerts["alert_id"]]
-            now = time.time()
-            rows = [{"alert_key": k, "unit": u, "dispatched_at": now, "dispatched_by": "load"}
-                    for k in keys for u in dispatch_to_units]
-            if rows:
-                conn.execute(s.alert_recipients.insert(), rows)
-                self._append_audit(conn, [("dispatch", "load", {"run_id": run_id, "alert_id": a, "alert_key": k,
-                                                                "unit": u})
-                                          for k, a in zip(keys, ids) for u in dispatch_to_units])
+            self._dispatch_new(conn, run_id, dict(zip(ids, keys)), dispatch_to_units, dispatch, copies,
+                               dispatched_by)
             return keys
 
-        if alerts is not None and not alerts.empty and dispatch_to_units:
+        dispatching = bool(dispatch_to_units) or (dispatch is not None and len(dispatch) > 0)
+        if alerts is not None and not alerts.empty and dispatching:
             return self._audited(work)
         with self.engine.begin() as conn:
             return work(conn)
@@ -771,25 +777,69 @@ class Store:
         conn.execute(s.audit.insert(), [s.audit_row(e) for e in entries])
         return entries
 
+    def _dispatch_new(self, conn: sa.Connection, run_id: str, keys: dict[str, int], units: Sequence[str],
+                      dispatch: pd.DataFrame | None, copies: pd.DataFrame | None, by: str) -> None:
+        """Recipients, marked copies and one audit entry per dispatch for the alerts just inserted (``keys``:
+        alert_id -> key), in append's transaction."""
+        now = time.time()
+        rows = [{"alert_key": k, "unit": u, "dispatched_at": now, "dispatched_by": by}
+                for k in keys.values() for u in units]
+        audit = [("dispatch", by, {"run_id": run_id, "alert_id": a, "alert_key": k, "unit": u})
+                 for a, k in keys.items() for u in units]
+        refs = {}
+        if copies is not None and len(copies):
+            copy_rows = []
+            for copy in copies.to_dict("records"):
+                key = self._key_in(keys, copy["alert_id"], "copies")
+                refs[(str(copy["alert_id"]), str(copy["unit_id"]))] = str(copy["copy_ref"])
+                # The record the recipient reads is made from these marks at the first read (the store's marker):
+                # JSON null until then.
+                copy_rows.append({"alert_key": key, "recipient": str(copy["unit_id"]), "copy_ref": str(copy["copy_ref"]),
+                                  "alert": "null", "text": copy["text"], "marks": copy["marks"], "created_at": now})
+            conn.execute(s.alert_copies.insert(), copy_rows)
+        for d in ([] if dispatch is None else dispatch.to_dict("records")):
+            alert_id, unit = str(d["alert_id"]), str(d["unit_id"])
+            key = self._key_in(keys, alert_id, "dispatch")
+            t_sent = _float_or_none(d.get("t_dispatched"))
+            extra = {k: None if _is_missing(d.get(k)) else str(d[k]) for k in ("reason", "widened_by", "approved_by")}
+            rows.append({"alert_key": key, "unit": unit, "dispatched_at": now if t_sent is None else t_sent,
+                         "dispatched_by": by, **extra})
+            audit.append(("dispatch", by, {"run_id": run_id, "alert_id": alert_id, "alert_key": key, "unit": unit,
+                                           "copy_ref": refs.get((alert_id, unit)),
+                                           **{k: v for k, v in extra.items() if v is not None}}))
+        if rows:
+            conn.execute(s.alert_recipients.insert(), rows)
+            self._append_audit(conn, audit)
+
+    @staticmethod
+    def _key_in(keys: dict[str, int], alert_id: Any, what: str) -> int:
+        if str(alert_id) not in keys:
+            raise InputError(what, f"alert {alert_id!r} is not among the alerts being stored", field="alert_id")
+        return keys[str(alert_id)]
+
     def _marked_copy(self, conn: sa.Connection, alert_key: int, recipient: str,
                      record: dict[str, Any]) -> dict[str, Any]:
-        """``recipient``'s copy of the alert: the stored one, or a new one from the marker (stored for tracing)."""
+        """``recipient``'s copy of the alert: the stored one; else the marker's, from the copy's marks when it was
+        dispatched with one (a register's copy), or from new marks (stored for tracing)."""
         c = s.alert_copies
-        stored = conn.execute(sa.select(c.c.alert, c.c.copy_ref).where(
+        stored = conn.execute(sa.select(c.c.id, c.c.alert).where(
             c.c.alert_key == alert_key, c.c.recipient == recipient)).first()
+        if stored is not None and _from_json(stored.alert) is not None:
+            return _from_json(stored.alert)
+        others = pd.DataFrame(conn.execute(sa.select(
+            sa.literal(record["alert_id"]).label("alert_id"), c.c.recipient.label("unit_id"), c.c.copy_ref,
+            c.c.text, c.c.marks).where(c.c.alert_key == alert_key)).mappings().all(),
+            columns=["alert_id", "unit_id", "copy_ref", "text", "marks"])
+        made = self.marker(dict(record), recipient, others)
+        alert = {**made["alert"], "run_id": record["run_id"], "alert_id": record["alert_id"],
+                 "copy_ref": str(made["copy_ref"])}
         if stored is None:
-            others = pd.DataFrame(conn.execute(sa.select(
-                sa.literal(record["alert_id"]).label("alert_id"), c.c.recipient.label("unit_id"), c.c.copy_ref,
-                c.c.text, c.c.marks).where(c.c.alert_key == alert_key)).mappings().all(),
-                columns=["alert_id", "unit_id", "copy_ref", "text", "marks"])
-            made = self.marker(dict(record), recipient, others)
-            alert = {**made["alert"], "run_id": record["run_id"], "alert_id": record["alert_id"],
-                     "copy_ref": str(made["copy_ref"])}
             conn.execute(c.insert().values(alert_key=alert_key, recipient=recipient, copy_ref=str(made["copy_ref"]),
                                            alert=_to_json(alert), text=made.get("text"), marks=made.get("marks"),
                                            created_at=time.time()))
-            return alert
-        return _from_json(stored.alert)
+        else:
+            conn.execute(c.update().where(c.c.id == stored.id).values(alert=_to_json(alert)))
+        return alert
 
     def _select(self, query: sa.Select, run_id: str | None, run_column: sa.Column) -> sa.Select:
         if run_id is None:
