@@ -313,8 +313,11 @@ def leak_section_html(posteriors: pd.DataFrame) -> str:
              f"nothing.</p>")
     if posteriors is None or len(posteriors) == 0:
         return "<section id='leaks'><h2>Leak statistics</h2>" + intro + "<p>No alert with a known outcome.</p></section>"
+    # Units that received nothing have only the prior to show: named in one line instead of a row each.
+    received = posteriors[posteriors["n_shared"].to_numpy(int) > 0]
+    idle = sorted(posteriors.loc[posteriors["n_shared"].to_numpy(int) == 0, "unit_id"].astype(str))
     rows = []
-    for r in posteriors.to_dict("records"):
+    for r in received.to_dict("records"):
         status = "<b class='not'>flagged</b>" if r["flagged"] else ""
         rows.append(
             f"<tr><td>{html.escape(str(r['unit_id']))} {status}</td><td>{_interval_svg(r)}</td>"
@@ -325,8 +328,10 @@ def leak_section_html(posteriors: pd.DataFrame) -> str:
     head = ("<tr><th>unit</th><th>leak probability (0 to 1)</th><th>mean [90% interval]</th><th>P(leaks)</th>"
             "<th>Bayes factor</th><th>failed / alerts it received</th><th>failed / alerts it did not</th>"
             "<th>note</th></tr>")
+    idle_text = (f"<p>No alert reached {len(idle)} other unit(s) of the register (prior only): "
+                 f"{html.escape(', '.join(idle))}.</p>" if idle else "")
     return ("<section id='leaks'><h2>Leak statistics</h2>" + intro + "<table>" + head + "".join(rows)
-            + "</table></section>")
+            + "</table>" + idle_text + "</section>")
 
 
 def _bf_text(bf: float) -> str:

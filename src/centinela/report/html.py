@@ -202,7 +202,7 @@ def render_report(
     if leaks is not None and len(leaks):
         from centinela.alerts.leaks import leak_section_html
 
-        parts += ["<h2>Recipients: leak statistics</h2>", leak_section_html(leaks)]
+        parts.append(leak_section_html(leaks))  # the fragment brings its own heading
     if metrics_rows:
         parts += ["<h2>Evaluation against truth</h2>", _table(["section", "metric", "value"],
                                                                [list(r) for r in metrics_rows])]
