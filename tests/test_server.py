@@ -290,13 +290,15 @@ def test_the_streaming_tracker_feeds_a_live_run(tmp_path):
     assert len(streamed) == len(stored) == 6 and set(stored["icao24"]) == {"e80123"}
 
 
-def test_replay_loads_an_outputs_folder_and_dispatches_to_the_default_unit(tmp_path):
+def test_replay_loads_an_outputs_folder_and_dispatches_by_the_policy_or_the_override(tmp_path):
     write_outputs(sample_outputs(), tmp_path / "out")
     store = Store(tmp_path / "c.db")
     outputs, run_id = load_replay(store, tmp_path / "out")
     assert run_id == "replay:out" and len(outputs.tracks) == len(store.tracks(0.0, 4e9))
-    assert store.recipients(run_id, "AL-0001")["unit"].tolist() == [DEFAULT_DISPATCH_UNIT]
-    load_replay(store, tmp_path / "out")  # a second replay of the same folder replaces the run
+    # The policy names the operations centre for every alert (tests/test_server_dispatch.py tries the rest).
+    assert DEFAULT_DISPATCH_UNIT in store.recipients(run_id, "AL-0001")["unit"].tolist()
+    load_replay(store, tmp_path / "out", dispatch_to_units=("LIMA-HQ",))  # a second replay replaces the run
+    assert store.recipients(run_id, "AL-0001")["unit"].tolist() == ["LIMA-HQ"]
     assert store.runs()["run_id"].tolist() == ["replay:out"]
     from centinela.errors import InputError
 

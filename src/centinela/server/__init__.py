@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from centinela.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from centinela import model
     from centinela.store import Store
 
@@ -37,16 +39,22 @@ DEFAULT_DB = "centinela.db"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SPEED = 60.0
-# Replayed alerts are dispatched to this unit unless told otherwise: create the operations centre's users in it.
+# The operations centre's unit in the packaged register: the dispatch policy names it for every alert in the
+# VRAEM, so the centre's users belong to it (make demo's user does).
 DEFAULT_DISPATCH_UNIT = "VRAEM-OPS"
 # On Ctrl-C, open map pages (their live streams) get this long before the server stops anyway.
 GRACEFUL_SHUTDOWN_S = 3
 
 
 def load_replay(store: Store, source: str | Path | None, *, sample: bool = False,
-                dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,)) -> tuple[model.Outputs, str]:
+                dispatch_to_units: tuple[str, ...] = (), units: pd.DataFrame | None = None
+                ) -> tuple[model.Outputs, str]:
     """Load what a replay will show into ``store``: an outputs folder, a scenario folder (analysed first into
-    a temporary folder) or, with ``sample``, the hand-made sample picture. Returns the outputs and run id."""
+    a temporary folder) or, with ``sample``, the hand-made sample picture. Returns the outputs and run id.
+
+    The alerts go to the recipients, with the marked copies, that ``centinela dispatch`` recorded in the
+    outputs folder; without that register, where the dispatch policy sends them over ``units`` (default: the
+    packaged register); with ``dispatch_to_units``, to those units instead (centinela.server.dispatching)."""
     if sample:
         from centinela.server.sample import sample_outputs
 
@@ -67,8 +75,23 @@ def load_replay(store: Store, source: str | Path | None, *, sample: bool = False
                                    "(with sensors.toml)")
         run_id, origin = f"replay:{path.resolve().name}", str(path)
     store.load_outputs(outputs, run_id, kind="replay", source=origin, replace=True,
-                       dispatch_to_units=dispatch_to_units)
+                       **_distribution(outputs, None if sample else Path(str(source)), dispatch_to_units, units))
     return outputs, run_id
+
+
+def _distribution(outputs: model.Outputs, folder: Path | None, dispatch_to_units: tuple[str, ...],
+                  units: pd.DataFrame | None) -> dict[str, Any]:
+    """The store arguments that dispatch a replay's alerts: the override, the folder's register or the policy."""
+    if dispatch_to_units:
+        return {"dispatch_to_units": tuple(dispatch_to_units)}
+    from centinela.alerts.units import default_units
+    from centinela.server.dispatching import plan_distribution, read_register
+
+    register = read_register(folder) if folder is not None else None
+    if register is not None:
+        log.info("dispatching the replay as %s recorded it", folder)
+        return register.store_args()
+    return plan_distribution(outputs.alerts, default_units() if units is None else units).store_args()
 
 
 def replay_start_s(outputs: model.Outputs, start: str | None) -> float | None:
@@ -92,13 +115,14 @@ def replay_start_s(outputs: model.Outputs, start: str | None) -> float | None:
 
 def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, sample: bool = False,
           speed: float = DEFAULT_SPEED, start: str | None = None, loop: bool = False, host: str = DEFAULT_HOST,
-          port: int = DEFAULT_PORT, dispatch_to_units: tuple[str, ...] = (DEFAULT_DISPATCH_UNIT,),
+          port: int = DEFAULT_PORT, dispatch_to_units: tuple[str, ...] = (),
           secure_cookies: bool = False, signing_key: str | Path | None = None,
           units_path: str | Path | None = None) -> None:
     """Run the operations centre until interrupted (uvicorn). See ``centinela serve --help``.
 
     ``signing_key``: the Ed25519 private key (PEM) that signs exports and audit checkpoints; ``units_path``: the
-    units register (default: the packaged one), whose clearances and approvers govern widening.
+    units register (default: the packaged one): the dispatch policy's recipients, and the clearances and
+    approvers that govern widening. ``dispatch_to_units`` overrides the dispatch (see :func:`load_replay`).
     """
     import uvicorn
 
@@ -108,14 +132,15 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     from centinela.store import Store
 
     store = Store(db)
+    register = Path(units_path) if units_path is not None else default_units_path()
+    units = read_units(register)
     feed = None
     if replay is not None or sample:
-        outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units)
+        outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units, units=units)
         feed = ReplayFeed.from_outputs(outputs, run_id, speed=speed, loop=loop,
                                        start_s=replay_start_s(outputs, start))
-    register = Path(units_path) if units_path is not None else default_units_path()
     app = create_app(store, feed=feed, speed=speed if feed else None, secure_cookies=secure_cookies,
-                     signing_key=signing_key, units=read_units(register), approvers=read_approvers(register))
+                     signing_key=signing_key, units=units, approvers=read_approvers(register))
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 

@@ -135,18 +135,19 @@ def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed:
                signing_key=None, approvers: Collection[str] = (), units=None) -> FastAPI:
     """The FastAPI application over ``store``; ``feed`` (a replay or live source) drives ``/api/live``.
 
-    ``persist_feed`` writes the feed's batches into the store (a live run) and dispatches their alerts to
-    ``dispatch_to_units``; ``secure_cookies`` marks the session cookie HTTPS-only (behind a TLS proxy);
+    ``persist_feed`` writes the feed's batches into the store (a live run) and dispatches their alerts as the
+    dispatch policy sends them over ``units`` (or to ``dispatch_to_units``, an override); ``secure_cookies`` marks the session cookie HTTPS-only (behind a TLS proxy);
     ``min_subscribers`` holds the feed until that many clients listen to ``/api/live``. ``mark_copies`` gives
     every recipient its own marked copy (centinela.server.marking); ``signing_key`` (Ed25519 key or PEM path)
     signs exports and audit checkpoints; ``approvers`` may approve widenings besides administrators;
-    ``units`` is the register (centinela.alerts.units) whose clearances a widening must respect.
+    ``units`` is the register (centinela.alerts.units; default the packaged one) that live alerts are
+    dispatched over and whose clearances a widening must respect.
     """
     if mark_copies and store.marker is None:
         from centinela.server.marking import mark_for_recipient
 
         store.marker = mark_for_recipient
-    hub = LiveHub(store, feed, speed=speed, persist=persist_feed, dispatch_to_units=dispatch_to_units,
+    hub = LiveHub(store, feed, speed=speed, persist=persist_feed, dispatch_to_units=dispatch_to_units, units=units,
                   min_subscribers=min_subscribers) if feed is not None else None
 
     @contextlib.asynccontextmanager

@@ -8,7 +8,6 @@ import click
 
 from centinela.server import (
     DEFAULT_DB,
-    DEFAULT_DISPATCH_UNIT,
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_SPEED,
@@ -35,15 +34,18 @@ db_option = click.option("--db", default=DEFAULT_DB, show_default=True, envvar="
 @click.option("--start", help="Where the replay's clock starts: HH:MM (UTC, on the first day of the data) or an "
                              "ISO 8601 time. Default: the first track update.")
 @click.option("--loop", is_flag=True, help="Start the replay over when it ends.")
-@click.option("--dispatch-to", "dispatch_to", multiple=True, default=(DEFAULT_DISPATCH_UNIT,),
-              show_default=True, help="Unit that receives the replayed alerts (repeat for several).")
+@click.option("--dispatch-to", "dispatch_to", multiple=True,
+              help="Override the dispatch: every alert goes to this unit (repeat for several). Default: the "
+                   "recipients and marked copies `centinela dispatch` recorded in the replayed folder, else the "
+                   "dispatch policy over --units.")
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @click.option("--secure-cookies", is_flag=True, help="HTTPS-only session cookie (behind a TLS proxy).")
 @click.option("--signing-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Ed25519 private key (PEM, `centinela keys generate`) that signs exports and audit checkpoints.")
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Units register (TOML): clearances and the approvers of widenings. Default: the packaged one.")
+              help="Units register (TOML): the dispatch policy's recipients, their clearances and the approvers "
+                   "of widenings. Default: the packaged one.")
 def serve_command(db: str, replay: Path | None, sample: bool, speed: float, start: str | None, loop: bool,
                   dispatch_to: tuple[str, ...], host: str, port: int, secure_cookies: bool,
                   signing_key: Path | None, units_path: Path | None) -> None:
@@ -51,7 +53,7 @@ def serve_command(db: str, replay: Path | None, sample: bool, speed: float, star
 
     \b
     Example:
-      centinela users add ana --role analyst --unit VRAEM-OPS
+      centinela users add ana --role analyst --unit VRAEM-OPS      # the operations centre's unit
       centinela serve --replay runs/s1-out --speed 60 --start 09:30
     """
     if replay is not None and sample:

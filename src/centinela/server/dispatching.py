@@ -35,6 +35,8 @@ from centinela.server.marking import with_site_sigma
 # Who the audit says dispatched: the register's author, or the policy applied by the server.
 REGISTER_ACTOR = "centinela dispatch"
 POLICY_ACTOR = "dispatch policy"
+# The policy `centinela dispatch` applies without options (frozen: safe to share).
+DEFAULT_POLICY = DispatchPolicy()
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def read_register(out_dir: str | Path) -> Distribution | None:
     return Distribution(read_dispatch_csv(out / DISPATCH_CSV), read_copies(out / COPIES_JSONL), REGISTER_ACTOR)
 
 
-def plan_distribution(alerts: pd.DataFrame, units: pd.DataFrame, policy: DispatchPolicy = DispatchPolicy(),
+def plan_distribution(alerts: pd.DataFrame, units: pd.DataFrame, policy: DispatchPolicy = DEFAULT_POLICY,
                       rng_seed: int | None = None) -> Distribution:
     """Dispatch ``alerts`` (ALERT_COLUMNS) by ``policy`` over the ``units`` register and mark every recipient's
     copy. An alert that states no site uncertainty is marked as centinela.server.marking says.

@@ -143,13 +143,16 @@ def tracks_message(t: float, tracks: pd.DataFrame) -> str:
 class LiveHub:
     """Consumes one feed; keeps ``now`` (the picture's sim time) and fans batches out to subscribers.
 
-    With ``persist``, every batch is appended to the store under its run id and its alerts are dispatched to
-    ``dispatch_to_units`` before anyone is told about them (a live run). A replay of stored results does not
-    persist: its rows are already in the store.
+    With ``persist``, every batch is appended to the store under its run id and its alerts are dispatched
+    before anyone is told about them (a live run): as the dispatch policy sends them over the ``units``
+    register (default: the packaged one), each recipient with its marked copy, or to ``dispatch_to_units``
+    when given (an override). A replay of stored results does not persist: its rows, recipients and copies
+    are already in the store.
     """
 
     def __init__(self, store: Store, feed: AsyncIterator[Batch], *, speed: float | None = None,
-                 persist: bool = False, dispatch_to_units: Sequence[str] = (), min_subscribers: int = 0):
+                 persist: bool = False, dispatch_to_units: Sequence[str] = (), units: pd.DataFrame | None = None,
+                 min_subscribers: int = 0):
         self.store = store
         self.min_subscribers = min_subscribers  # hold the feed until this many clients listen (tests, bench)
         self._subscribed = asyncio.Event()
@@ -157,6 +160,7 @@ class LiveHub:
         self.speed = speed
         self.persist = persist
         self.dispatch_to_units = tuple(dispatch_to_units)
+        self.units = units
         self.now: float | None = getattr(feed, "start_s", None)
         self.finished = False
         self.batches = 0
@@ -189,7 +193,7 @@ class LiveHub:
     async def publish(self, batch: Batch) -> None:
         if self.persist and (len(batch.tracks) or len(batch.alerts)):
             await asyncio.to_thread(self.store.append, batch.run_id, tracks=batch.tracks.drop(
-                columns=["score"], errors="ignore"), alerts=batch.alerts, dispatch_to_units=self.dispatch_to_units)
+                columns=["score"], errors="ignore"), alerts=batch.alerts, **self._dispatching(batch.alerts))
         self.now = batch.t
         self.batches += 1
         message = tracks_message(batch.t, batch.tracks)
@@ -202,6 +206,18 @@ class LiveHub:
                 if len(visible):
                     sub.offer(json.dumps({"type": "alerts", "t": batch.t,
                                           "alerts": json.loads(visible.to_json(orient="records"))}))
+
+
+    def _dispatching(self, alerts: pd.DataFrame) -> dict:
+        """The store arguments that dispatch a batch's new alerts (see the class doc)."""
+        if self.dispatch_to_units or alerts.empty:
+            return {"dispatch_to_units": self.dispatch_to_units}
+        from centinela.alerts.units import default_units
+        from centinela.server.dispatching import plan_distribution
+
+        if self.units is None:
+            self.units = default_units()
+        return plan_distribution(alerts, self.units).store_args()
 
 
 async def tracker_feed(tracker, measurements: AsyncIterable[pd.DataFrame], run_id: str) -> AsyncIterator[Batch]:
