@@ -47,8 +47,6 @@ assessment reads their value at the flight's last update.
                              flies in the dark to land at first light (see :mod:`.solar`)
 ``dawn``                     the update is between civil dawn and a 20° morning sun
 ``short_track``              1 / number of updates: few updates mean a fragment or clutter, weak evidence
-``dark_arrival``             no_transponder × no_flight_plan × appears_at_cruise × max(arrives_from_bolivia, 0):
-                             a dark plane flying into cover at cruise, away from Bolivia, all at once
 ============================ ==================================================================================
 
 **Landing indicators** need the flight's landings and ground stops (``events``), so they exist only for the
@@ -72,7 +70,7 @@ whole flight:
 
 >>> from centinela.assess.indicators import AIRBORNE_INDICATORS, LANDING_INDICATORS
 >>> len(AIRBORNE_INDICATORS), len(LANDING_INDICATORS)
-(24, 9)
+(23, 9)
 """
 from __future__ import annotations
 
@@ -92,7 +90,7 @@ AIRBORNE_INDICATORS = [
     "low_level", "contact_gaps", "light_plane_speed", "helicopter_speed", "slow_flight", "fast_flight",
     "course_from_bolivia", "straight_flight", "airfield_behind", "airfield_ahead", "appears_at_cruise",
     "starts_at_strip", "starts_at_airfield",
-    "starts_at_base", "night", "dawn", "short_track", "dark_arrival",
+    "starts_at_base", "night", "dawn", "short_track",
 ]
 LANDING_INDICATORS = [
     "unregistered_landing", "ground_time_5_20min", "dawn_landing", "strip_prior_landings", "strip_successor",
@@ -108,7 +106,7 @@ INDICATOR_SIGNS: dict[str, int] = {
     "arrives_from_bolivia": 1, "low_level": 1, "contact_gaps": 0, "light_plane_speed": 1, "helicopter_speed": -1,
     "slow_flight": -1, "fast_flight": -1, "course_from_bolivia": 1, "straight_flight": 0, "airfield_behind": -1,
     "airfield_ahead": -1, "appears_at_cruise": 0, "starts_at_strip": 0, "starts_at_airfield": -1,
-    "starts_at_base": -1, "night": 1, "dawn": 1, "short_track": 0, "dark_arrival": 1,
+    "starts_at_base": -1, "night": 1, "dawn": 1, "short_track": 0,
     "unregistered_landing": 1, "ground_time_5_20min": 1, "dawn_landing": 1, "strip_prior_landings": 1,
     "strip_successor": 1, "lands_at_base": -1, "ends_at_airfield": -1, "to_bolivia": 1, "leaves_toward_bolivia": 1,
 }
@@ -306,10 +304,6 @@ def airborne_indicators(rows: pd.DataFrame, *, events: pd.DataFrame | None, flig
     out["night"] = cumulative_share(sun_elevation_deg(t, lat, lon) < CIVIL_DAWN_ELEVATION_DEG)
     out["dawn"] = is_dawn(t, lat, lon).astype(float)
     out["short_track"] = 1.0 / count
-    # The scoring model adds indicators; this conjunction is the air bridge's signature as a whole, which no
-    # single term carries (dark mission planes share some of its parts, airliners others).
-    out["dark_arrival"] = (out["no_transponder"] * out["no_flight_plan"] * out["appears_at_cruise"]
-                           * out["arrives_from_bolivia"].clip(lower=0.0))
     return out[AIRBORNE_INDICATORS]
 
 
