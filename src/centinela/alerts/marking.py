@@ -286,27 +286,14 @@ def write_copies(copies: pd.DataFrame, out_dir: str | Path) -> None:
 
 def read_copies(path: str | Path) -> pd.DataFrame:
     """Read a copies register (``copies.jsonl``) into :data:`COPY_COLUMNS`; InputError names the bad line."""
+    from centinela.io.outputs import read_records
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "file not found; expected the copies register written by `centinela dispatch`") \
-            from None
-    rows = []
-    for k, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(path, f"not valid JSON ({e.msg})", line=k) from None
-        for name in COPY_COLUMNS:
-            if name not in doc:
-                raise InputError(path, f"missing field {name!r}", line=k, field=name)
-        marks = doc["marks"]
-        rows.append({**{c: doc[c] for c in COPY_COLUMNS},
-                     "marks": marks if isinstance(marks, str) else json.dumps(marks, sort_keys=True)})
-    return pd.DataFrame(rows, columns=COPY_COLUMNS)
+    if not path.exists():
+        raise InputError(path, "file not found; expected the copies register written by `centinela dispatch`")
+    copies = read_records(path, dict.fromkeys(COPY_COLUMNS, "object"), required=tuple(COPY_COLUMNS))
+    copies["marks"] = [m if isinstance(m, str) else json.dumps(m, sort_keys=True) for m in copies["marks"]]
+    return copies[COPY_COLUMNS].reset_index(drop=True)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------

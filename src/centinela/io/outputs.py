@@ -230,12 +230,12 @@ def read_tracks_parquet(path: str | Path) -> pd.DataFrame:
 
 def read_events_jsonl(path: str | Path) -> pd.DataFrame:
     """Read ``events.jsonl`` into EVENT_COLUMNS (extra fields kept)."""
-    return _read_records(path, EVENT_COLUMNS, required=("kind", "t"))
+    return read_records(path, EVENT_COLUMNS, required=("kind", "t"))
 
 
 def read_alerts_jsonl(path: str | Path) -> pd.DataFrame:
     """Read ``alerts.jsonl`` into ALERT_COLUMNS (extra fields kept)."""
-    return _read_records(path, ALERT_COLUMNS, required=("alert_id", "score", "t_issued"))
+    return read_records(path, ALERT_COLUMNS, required=("alert_id", "score", "t_issued"))
 
 
 def read_airstrips_geojson(path: str | Path) -> pd.DataFrame:
@@ -274,8 +274,9 @@ def _read_json(path: Path) -> Any:
         raise InputError(path, f"malformed JSON: {e.msg}", line=e.lineno) from None
 
 
-def _read_records(path: str | Path, columns: dict[str, str], required: tuple[str, ...]) -> pd.DataFrame:
-    """Small JSON-lines outputs (events, alerts) with nested values: parsed line by line."""
+def read_records(path: str | Path, columns: dict[str, str], required: tuple[str, ...]) -> pd.DataFrame:
+    """Small JSON-lines files (events, alerts, the copies register) with nested values, parsed line by line:
+    one JSON object a line, ``required`` fields non-null, ``float64`` columns numbers; InputError names the line."""
     rows = []
     with open(path, encoding="utf-8", errors="strict") as f:
         try:
