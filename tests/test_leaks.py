@@ -203,3 +203,16 @@ def test_leaks_command_reads_runs_and_writes_the_table(tmp_path):
 
     missing = CliRunner().invoke(leaks_command, [str(tmp_path / "report")])
     assert missing.exit_code != 0 and "alerts.jsonl" in str(missing.exception or missing.output)
+
+
+def test_leaks_csv_round_trip_keeps_types_and_empty_notes(tmp_path):
+    from centinela.alerts.leaks import LEAK_COLUMNS, read_leaks_csv, write_leaks_csv
+
+    table = pd.DataFrame([{"unit_id": "U1", "n_shared": 6, "n_failed_shared": 5, "n_not_shared": 20,
+                           "n_failed_not_shared": 2, "leak_mean": 0.6, "leak_lo": 0.3, "leak_hi": 0.85,
+                           "p_leaks": 0.99, "bayes_factor": 120.0, "base_rate": 0.1, "flagged": True, "note": ""}])
+    write_leaks_csv(table, tmp_path / "leaks.csv")
+    back = read_leaks_csv(tmp_path / "leaks.csv")
+    assert list(back.columns) == LEAK_COLUMNS
+    assert back["note"].iloc[0] == "" and bool(back["flagged"].iloc[0]) is True
+    assert int(back["n_shared"].iloc[0]) == 6 and float(back["bayes_factor"].iloc[0]) == 120.0

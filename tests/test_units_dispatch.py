@@ -177,3 +177,13 @@ def test_alert_without_site_is_an_input_error(register):
     bad["predicted_site"] = {"lat": None, "lon": None, "airstrip_id": None}
     with pytest.raises(InputError, match="no predicted site"):
         plan_dispatch(pd.DataFrame([bad]), read_units(register))
+
+
+def test_a_unit_both_acting_and_named_is_listed_once_as_acting(register):
+    units = read_units(register)
+    units.loc[units["unit_id"] == "NEAR", "always"] = True
+    policy = DispatchPolicy(named_kinds=("police", "command"))
+    plan = plan_dispatch(pd.DataFrame([alert()]), units, policy)
+    near = plan[plan["unit_id"] == "NEAR"]
+    assert len(near) == 1 and near["reason"].iloc[0].startswith("acts")
+    assert plan["unit_id"].tolist() == ["NEAR", "OPS"]

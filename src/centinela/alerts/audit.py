@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 
 from centinela.alerts.signing import canonical_json, plain_json
 from centinela.errors import InputError
+from centinela.io._common import atomic_write_text
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = ("seq", "t", "actor", "action", "details", "prev_hash")
@@ -351,26 +352,27 @@ class AuditLog:
                 os.fsync(f.fileno())
             # Still under the lock: the head file always names the entry just written.
             head_path = head_file(self.path)
-            staging = head_path.with_name(head_path.name + ".tmp")
-            staging.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
-            os.replace(staging, head_path)
+            atomic_write_text(head_path, json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n")
         return entry
 
     def entries(self) -> list[Any]:
         return read_audit_jsonl(self.path) if self.path.exists() else []
 
     def head(self) -> dict[str, Any] | None:
-        """``{"seq", "hash"}`` of the last entry (what a checkpoint or an export anchors), None when empty."""
-        entries = self.entries()
-        return {"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]} if entries else None
+        """``{"seq", "hash"}`` of the last entry (what a checkpoint or an export anchors), None when empty.
+        Reads only the file's tail."""
+        if not self.path.exists():
+            return None
+        with open(self.path, "rb") as f:
+            last = _last_line(f)
+        if not last:
+            return None
+        try:
+            entry = json.loads(last)
+        except json.JSONDecodeError:
+            raise InputError(self.path, "the last entry is unreadable: run `centinela audit verify`") from None
+        return {"seq": entry["seq"], "hash": entry["hash"]}
 
     def verify(self, anchors: Iterable[dict[str, Any]] = ()) -> AuditVerdict:
         """:func:`verify_chain` with ``anchors`` and the log's own head file."""
         return verify_chain(self.entries(), [*anchors, *read_head_file(self.path)])
-
-
-def write_audit_jsonl(entries: Iterable[dict[str, Any]], path: str | Path) -> Path:
-    """Write entries (e.g. the store's :meth:`~centinela.store.Store.audit_entries`) as an audit file."""
-    path = Path(path)
-    path.write_bytes(b"".join(_entry_line(e) for e in entries))
-    return path

@@ -63,13 +63,14 @@ def leaks_command(outs: tuple[Path, ...], units_path: Path | None, to: Path | No
 
     Example:  centinela leaks runs/week1-out runs/week2-out --units units.toml
     """
+    from centinela.alerts.leaks import write_leaks_csv
     from centinela.alerts.units import default_units, read_units
 
     units = read_units(units_path) if units_path else default_units()
     posteriors, outcomes = leak_report(list(outs), units)
     folder = to or outs[0]
     folder.mkdir(parents=True, exist_ok=True)
-    posteriors.to_csv(folder / LEAKS_CSV, index=False, lineterminator="\n")
+    write_leaks_csv(posteriors, folder / LEAKS_CSV)
     outcomes.to_csv(folder / OUTCOMES_CSV, index=False, lineterminator="\n")
     counts = outcomes["outcome"].value_counts()
     click.echo(f"{len(outcomes)} alerts: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in

@@ -136,7 +136,11 @@ def _recipients(alert: dict, units: pd.DataFrame, policy: DispatchPolicy) -> lis
         where = "its area" if len(covering) else "no one's area; nearest"
         reason = f"named: {kind} for {where}" + (f" ({note})" if note else "")
         out.append((str(cleared.at[i, "unit_id"]), reason))
-    return list(dict.fromkeys(out))  # a unit both acting and named is listed once, as acting
+    # A unit both acting and named is listed once, as acting (the first reason given for it).
+    first_reason: dict[str, str] = {}
+    for unit, reason in out:
+        first_reason.setdefault(unit, reason)
+    return list(first_reason.items())
 
 
 def widen(dispatch: pd.DataFrame, alert_id: str, unit_id: str, *, requested_by: str, approved_by: str,

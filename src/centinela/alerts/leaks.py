@@ -41,6 +41,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,8 @@ from centinela.alerts.outcomes import FAILURES
 
 LEAK_COLUMNS = ["unit_id", "n_shared", "n_failed_shared", "n_not_shared", "n_failed_not_shared", "leak_mean",
                 "leak_lo", "leak_hi", "p_leaks", "bayes_factor", "base_rate", "flagged", "note"]
+_LEAK_DTYPES = {"unit_id": "string", **dict.fromkeys(LEAK_COLUMNS[1:5], "int64"),
+                **dict.fromkeys(LEAK_COLUMNS[5:11], "float64"), "flagged": "bool", "note": "string"}
 
 # Strong evidence (Jeffreys 1961: a Bayes factor of 10-30 is "strong"); by Ville's inequality an honest unit's
 # Bayes factor ever reaches it with probability at most 1/10, ~3% measured (see the module docstring).
@@ -346,3 +349,18 @@ def _interval_svg(r: dict, width: int = 160, height: int = 14) -> str:
             f"<line x1='{x(r['leak_lo']):.1f}' y1='{height / 2}' x2='{x(r['leak_hi']):.1f}' y2='{height / 2}' "
             f"stroke='{colour}' stroke-width='4'/>"
             f"<circle cx='{x(r['leak_mean']):.1f}' cy='{height / 2}' r='3.5' fill='{colour}'/></svg>")
+
+
+def write_leaks_csv(posteriors: pd.DataFrame, path: str | Path) -> None:
+    """Write the :func:`leak_posteriors` table as ``leaks.csv`` (typed, atomic)."""
+    from centinela.io._csvfile import write_csv_table
+
+    write_csv_table(posteriors, path, _LEAK_DTYPES, LEAK_COLUMNS, "leak posteriors")
+
+
+def read_leaks_csv(path: str | Path) -> pd.DataFrame:
+    """Read ``leaks.csv`` back into :data:`LEAK_COLUMNS` (an empty note stays an empty string)."""
+    from centinela.io._csvfile import read_csv_table
+
+    df, _ = read_csv_table(path, _LEAK_DTYPES, LEAK_COLUMNS)
+    return df[LEAK_COLUMNS].astype(_LEAK_DTYPES).fillna({"note": ""})

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from centinela.alerts.dispatch import GROUND_OPERATION_S
 from centinela.errors import InputError
 from centinela.geo.frames import destination
 from centinela.io._common import atomic_write_text
@@ -67,7 +68,6 @@ ETA_SHIFT_MAX_S = 20
 ISSUED_DELAY_MAX_S = 90
 # The validity end (window end + the ~10 min ground operation) is shown up to 2 minutes late.
 VALID_DELAY_MAX_S = 120
-GROUND_OPERATION_S = 600.0  # DESIGN.md: the ground operation lasts about 10 minutes
 # Local time in the VRAEM is UTC-5 all year (no daylight saving).
 LOCAL_OFFSET_S = -5 * 3600
 # Reference codes: Crockford's base-32 alphabet (no I, L, O, U: nothing to misread), 8 characters = 40 bits.

@@ -50,6 +50,7 @@ from centinela.alerts.marking import (
     LOCAL_OFFSET_S,
     NO_EXPLANATION,
     REASON_WORDINGS,
+    REF_ALPHABET,
     REF_LENGTH,
     TEMPLATES,
     reason_wordings,
@@ -77,7 +78,7 @@ ATTRIBUTE_POSTERIOR = 0.95
 ATTRIBUTE_MIN_LOG10_LR = 2.0
 AMBIGUOUS_MAX_CANDIDATES = 3
 
-_ALPHABET_SIZE = 32
+_ALPHABET_SIZE = len(REF_ALPHABET)
 _SECONDS_PER_DAY = 86_400
 # numeric fields of each line, in order: (name, kind) with kind "time" (HH:MM[:SS]) or "number"
 _TIME_FIELDS = {"issued": ["issued"], "window": ["lo", "hi"], "eta": ["eta", "local"], "valid": ["valid"]}

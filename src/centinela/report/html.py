@@ -217,5 +217,7 @@ def read_leak_table(out_dir) -> pd.DataFrame | None:
     """``OUT/leaks.csv`` (written by ``centinela leaks``) for the report, or None when there is none."""
     from pathlib import Path
 
+    from centinela.alerts.leaks import read_leaks_csv
+
     path = Path(out_dir) / "leaks.csv"
-    return pd.read_csv(path) if path.exists() else None
+    return read_leaks_csv(path) if path.exists() else None
