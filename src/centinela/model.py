@@ -12,9 +12,11 @@ for strings and booleans).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SENSOR_KINDS = ("psr", "ssr", "adsb", "observer")
@@ -171,6 +173,19 @@ ALERT_COLUMNS: dict[str, str] = {
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     """An empty DataFrame with the given columns and dtypes."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+def track_id_list(value: object) -> list[str]:
+    """The ``track_ids`` of an event or alert as a list of strings (a lone string is one id).
+
+    >>> track_id_list(["T1", None, 7]), track_id_list("T2"), track_id_list(None)
+    (['T1', '7'], ['T2'], [])
+    """
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [str(v) for v in value if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return []
 
 
 def conform(df: pd.DataFrame, columns: dict[str, str], optional: dict[str, str] | None = None) -> pd.DataFrame:

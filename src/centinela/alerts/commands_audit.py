@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from centinela.errors import InputError
+from centinela.io._common import atomic_write_text
 
 EXIT_TAMPERED = 3
 AUDIT_FILE = "audit.jsonl"  # the audit trail of a file-based workflow, in the outputs folder
@@ -38,11 +39,11 @@ def _entries_and_sink(log_file: Path | None, db: str | None):
         from centinela.store import Store
 
         store = Store(db)
-        return store.audit_entries(), store.append_audit, store.audit_head
+        return store.audit_entries(), store.append_audit
     if not log_file.is_file():
         raise InputError(log_file, "no such audit file")
     log = AuditLog(log_file)
-    return log.entries(), log.append, log.head
+    return log.entries(), log.append
 
 
 def _anchors(paths: tuple[Path, ...], public_key: Path | None) -> list[dict]:
@@ -86,7 +87,7 @@ def audit_verify(log_file: Path | None, db: str | None, anchors: tuple[Path, ...
     """
     from centinela.alerts.audit import read_head_file, verify_chain
 
-    entries, _, _ = _entries_and_sink(log_file, db)
+    entries, _ = _entries_and_sink(log_file, db)
     own_head = read_head_file(log_file) if log_file is not None else []  # the file log's <log>.head
     verdict = verify_chain(entries, [*_anchors(anchors, public_key), *own_head])
     for line in verdict.lines():
@@ -108,15 +109,16 @@ def audit_checkpoint(log_file: Path | None, db: str | None, key_path: Path, acto
     verifications with it (--anchor) catch a cut tail or a rewritten, re-chained past."""
     from centinela.alerts.signing import sign_export
 
-    _, append, head = _entries_and_sink(log_file, db)
-    append("audit_checkpoint", actor)
-    doc = sign_export({"kind": "audit-checkpoint", "audit_head": head(), "signed_at": time.time(),
+    _, append = _entries_and_sink(log_file, db)
+    entry = append("audit_checkpoint", actor)
+    head = {"seq": entry["seq"], "hash": entry["hash"]}
+    doc = sign_export({"kind": "audit-checkpoint", "audit_head": head, "signed_at": time.time(),
                        "signed_by": actor}, key_path)
     text = json.dumps(doc, indent=1, ensure_ascii=False)
     if out is None:
         click.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        atomic_write_text(out, text + "\n")
         click.echo(f"checkpoint of seq {doc['payload']['audit_head']['seq']} written to {out}")
 
 
@@ -173,13 +175,14 @@ def export_command(out_dir: Path, alert_id: str, key_path: Path, unit: str | Non
         row = mine.iloc[0]
         copy_ref = str(row["copy_ref"])
         record = marked_record(record, json.loads(row["marks"]), copy_ref, str(row["text"]))
-    log = AuditLog(out_dir / AUDIT_FILE)
-    log.append("export", actor, alert_id=alert_id, unit=unit, copy_ref=copy_ref, source=str(out_dir))
+    entry = AuditLog(out_dir / AUDIT_FILE).append("export", actor, alert_id=alert_id, unit=unit, copy_ref=copy_ref,
+                                                  source=str(out_dir))
     doc = sign_export({"kind": "alert", "alert": record, "unit": unit, "exported_by": actor,
-                       "exported_at": time.time(), "audit_head": log.head()}, key_path)
+                       "exported_at": time.time(), "audit_head": {"seq": entry["seq"], "hash": entry["hash"]}},
+                      key_path)
     target = target or out_dir / EXPORTS_DIR / f"{alert_id}{'-' + unit if unit else ''}.signed.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(target, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     click.echo(f"signed export of {alert_id}{' (copy ' + copy_ref + ' of ' + unit + ')' if unit else ''}: {target}")
 
 

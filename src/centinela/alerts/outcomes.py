@@ -30,12 +30,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from centinela.assess.indicators import LANDING_KINDS
 from centinela.geo.frames import bearing_deg, haversine_m
+from centinela.model import track_id_list
 
 OUTCOMES = ("arrived", "diverted", "aborted", "unknown")
 FAILURES = ("aborted", "diverted")
 OUTCOME_COLUMNS = ["alert_id", "outcome", "detail", "t_outcome"]
-LANDING_KINDS = ("landing", "ground_stop")
 
 # A landing this close to the predicted site is "there": a police unit waiting at a strip sees or hears a
 # light plane land within a few km, and a landing further away is at another strip, hours away by VRAEM road.
@@ -64,11 +65,12 @@ def alert_outcomes(alerts: pd.DataFrame, events: pd.DataFrame | None,
     events = _usable_events(events)
     track_flight = _track_flights(tracks, events)
     data_end = _data_end(tracks, events)
+    last_updates = _last_updates(tracks)  # once: the loop below is per alert, the tracks may be millions of rows
     rows = []
     for alert in alerts.to_dict("records"):  # alerts are few (a handful a day)
         members = _flight_tracks(alert, track_flight)
         rows.append({"alert_id": str(alert["alert_id"]),
-                     **_outcome(alert, members, events, tracks, track_flight, data_end)})
+                     **_outcome(alert, members, events, last_updates, data_end)})
     out = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     for c in ("alert_id", "outcome", "detail"):
         out[c] = out[c].astype("string")
@@ -84,16 +86,8 @@ def _usable_events(events: pd.DataFrame | None) -> pd.DataFrame:
     for c in columns:
         if c not in ev:
             ev[c] = None
-    ev["track_ids"] = [_as_list(v) for v in ev["track_ids"]]
+    ev["track_ids"] = [track_id_list(v) for v in ev["track_ids"]]
     return ev.sort_values("t", kind="stable").reset_index(drop=True)
-
-
-def _as_list(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [str(v) for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))]
-    return []
 
 
 def _track_flights(tracks: pd.DataFrame | None, events: pd.DataFrame) -> pd.Series | None:
@@ -102,7 +96,8 @@ def _track_flights(tracks: pd.DataFrame | None, events: pd.DataFrame) -> pd.Seri
         return None
     from centinela.assess.indicators import flight_keys
 
-    return flight_keys(tracks, events)
+    keys = flight_keys(tracks, events)
+    return pd.Series(keys.astype(str).to_numpy(), index=keys.index.astype(str))
 
 
 def _data_end(tracks: pd.DataFrame | None, events: pd.DataFrame) -> float:
@@ -114,10 +109,10 @@ def _data_end(tracks: pd.DataFrame | None, events: pd.DataFrame) -> float:
 
 
 def _flight_tracks(alert: dict, track_flight: pd.Series | None) -> set[str]:
-    members = set(_as_list(alert.get("track_ids")))
+    members = set(track_id_list(alert.get("track_ids")))
     flight = alert.get("flight_id")
     if track_flight is not None and isinstance(flight, str):
-        members |= set(track_flight.index[track_flight.astype(str).to_numpy() == flight].astype(str))
+        members |= set(track_flight.index[track_flight.to_numpy() == flight])
     return members
 
 
@@ -128,8 +123,8 @@ def _belongs(events: pd.DataFrame, alert: dict, members: set[str]) -> np.ndarray
     return by_track | by_flight
 
 
-def _outcome(alert: dict, members: set[str], events: pd.DataFrame, tracks: pd.DataFrame | None,
-             track_flight: pd.Series | None, data_end: float) -> dict:
+def _outcome(alert: dict, members: set[str], events: pd.DataFrame, last_updates: pd.DataFrame | None,
+             data_end: float) -> dict:
     site = alert.get("predicted_site") if isinstance(alert.get("predicted_site"), dict) else {}
     site_lat, site_lon = float(site.get("lat", np.nan) or np.nan), float(site.get("lon", np.nan) or np.nan)
     sigma = alert.get("sigma_site_m")
@@ -162,7 +157,7 @@ def _outcome(alert: dict, members: set[str], events: pd.DataFrame, tracks: pd.Da
         return {"outcome": "aborted", "detail": f"crossed the border{direction} with no landing",
                 "t_outcome": float(first["t"])}
 
-    last = _last_update(tracks, members, t_issued)
+    last = _last_update(last_updates, members, t_issued)
     if last is not None:
         d_m = float(haversine_m(last["lat"], last["lon"], site_lat, site_lon))
         speed = float(np.hypot(last["vn_mps"], last["ve_mps"]))
@@ -185,11 +180,21 @@ def _outcome(alert: dict, members: set[str], events: pd.DataFrame, tracks: pd.Da
             "t_outcome": np.nan}
 
 
-def _last_update(tracks: pd.DataFrame | None, members: set[str], t_issued: float) -> dict | None:
-    if tracks is None or len(tracks) == 0 or not members:
+def _last_updates(tracks: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Each track's last update (t, lat, lon, vn_mps, ve_mps), indexed by track id as a string."""
+    if tracks is None or len(tracks) == 0:
         return None
-    mine = tracks[tracks["track_id"].astype(str).isin(members).to_numpy(bool)
-                  & (tracks["t"].to_numpy(float) >= t_issued)]
+    tracks = tracks.reset_index(drop=True)  # idxmax labels must name one row each
+    last = tracks.loc[tracks.groupby(tracks["track_id"].astype(str), sort=False)["t"].idxmax()]
+    return last.set_index(last["track_id"].astype(str))[["t", "lat", "lon", "vn_mps", "ve_mps"]]
+
+
+def _last_update(last_updates: pd.DataFrame | None, members: set[str], t_issued: float) -> dict | None:
+    """The latest update of the flight's tracks, if it came at or after ``t_issued``."""
+    if last_updates is None or not members:
+        return None
+    mine = last_updates[last_updates.index.isin(members)]
+    mine = mine[mine["t"].to_numpy(float) >= t_issued]
     if len(mine) == 0:
         return None
     row = mine.loc[mine["t"].astype(float).idxmax()]

@@ -127,7 +127,7 @@ def trace_leak(text: str, copies: pd.DataFrame) -> TraceResult:
     if len(copies) == 0:
         return TraceResult(_empty_ranking(), "too small to tell", None, None, 0)
     marks = [json.loads(m) for m in copies["marks"]]
-    observations = read_marks(text, copies)
+    observations = read_marks(text, copies, marks)
     loglik = np.array([sum(_log_likelihood(o, m) for o in observations) for m in marks])
     posterior = np.exp(loglik - loglik.max())
     posterior /= posterior.sum()
@@ -164,10 +164,12 @@ def _empty_ranking() -> pd.DataFrame:
 
 # --- reading the marks of a leak ----------------------------------------------------------------------------
 
-def read_marks(text: str, copies: pd.DataFrame) -> list[tuple]:
+def read_marks(text: str, copies: pd.DataFrame, marks: list[dict] | None = None) -> list[tuple]:
     """The marks a leaked text carries, as observations ``(what, key, value, ...)``: see :func:`_log_likelihood`.
-    ``copies`` supplies the vocabulary of the alerts (their ids, reasons and explanations)."""
-    marks = [json.loads(m) for m in copies["marks"]]
+    ``copies`` supplies the vocabulary of the alerts (their ids, reasons and explanations); ``marks``, their
+    parsed marks when the caller has them already."""
+    if marks is None:
+        marks = [json.loads(m) for m in copies["marks"]]
     alert_ids = sorted(set(copies["alert_id"].astype(str)), key=len, reverse=True)
     items = _item_vocabulary(marks)
     observations: list[tuple] = []

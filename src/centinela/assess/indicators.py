@@ -83,6 +83,7 @@ from centinela import model
 from centinela.assess.places import military_bases, nearest_distance_m
 from centinela.assess.solar import CIVIL_DAWN_ELEVATION_DEG, is_dawn, sun_elevation_deg
 from centinela.geo.frames import bearing_deg
+from centinela.model import track_id_list
 
 AIRBORNE_INDICATORS = [
     "no_transponder", "transponder_switched_off", "no_flight_plan", "from_bolivia", "near_bolivia",
@@ -185,7 +186,7 @@ def flight_keys(tracks: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.
     cols.extend(first_of_code.tolist())
     if events is not None and len(events) and "track_ids" in events:
         for ids in events["track_ids"]:
-            members = [position[str(t)] for t in _as_list(ids) if str(t) in position]
+            members = [position[t] for t in track_id_list(ids) if t in position]
             rows.extend(members[:1] * len(members))
             cols.extend(members)
     n = len(track_ids)
@@ -193,14 +194,6 @@ def flight_keys(tracks: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.
     _, label = connected_components(graph, directed=False)
     key = pd.Series(own).groupby(label).transform("min").to_numpy()
     return pd.Series(key, index=pd.Index(track_ids, name="track_id"), name="flight", dtype="string")
-
-
-def _as_list(value) -> list:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [v for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))]
-    return []
 
 
 # --- per-update table ---------------------------------------------------------------------------------------
@@ -437,7 +430,7 @@ def event_flights(rows: pd.DataFrame, events: pd.DataFrame | None, kinds) -> pd.
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     ev = events[events["kind"].astype("string").isin(kinds).fillna(False).to_numpy(bool)].copy()
     ev["event"] = np.arange(len(ev))
-    ev["track_id"] = [[str(x) for x in _as_list(v)] for v in ev["track_ids"]]
+    ev["track_id"] = [track_id_list(v) for v in ev["track_ids"]]
     ev = ev.explode("track_id").dropna(subset=["track_id"])
     track_flight = rows.drop_duplicates("track_id").set_index(rows.drop_duplicates("track_id")["track_id"].astype(str))
     ev["flight"] = track_flight["flight"].reindex(ev["track_id"]).to_numpy()

@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.evaluate.common import number, quantile, ratio, track_id_list
+from centinela.evaluate.common import number, quantile, ratio
 from centinela.evaluate.landings import true_landings
 from centinela.geo.frames import haversine_m
+from centinela.model import track_id_list
 
 # A police team at the predicted strip must be within reach of the real one; same gate as landing recall.
 SITE_RADIUS_M = 2_000.0

@@ -55,19 +55,6 @@ def number(value: object) -> float | int | None:
     return value if math.isfinite(value) else None
 
 
-def track_id_list(value: object) -> list[str]:
-    """The ``track_ids`` of an event or alert as a list of strings (a lone string is one id).
-
-    >>> track_id_list(["T1", None, 7]), track_id_list("T2"), track_id_list(None)
-    (['T1', '7'], ['T2'], [])
-    """
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [str(v) for v in value if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return []
-
-
 def ratio(numerator: float, denominator: float) -> float | None:
     """``numerator / denominator``, or ``None`` when the denominator is zero (the metric is undefined)."""
     return None if denominator == 0 else float(numerator) / float(denominator)

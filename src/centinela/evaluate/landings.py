@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.evaluate.common import number, quantile, ratio, track_id_list
+from centinela.evaluate.common import number, quantile, ratio
 from centinela.evaluate.matching import match_points
+from centinela.model import track_id_list
 
 # The issue fixes both gates: 2 km puts a ground team on the right strip, and ...
 LANDING_RADIUS_M = 2_000.0
