@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from centinela.alerts.marking import FALLBACK_SIGMA_SITE_M
 from centinela.alerts.signing import generate_keypair, verify_export
 from centinela.alerts.units import default_units
 from centinela.geo.frames import haversine_m
 from centinela.server import create_app
-from centinela.server.marking import FALLBACK_SIGMA_SITE_M
 from centinela.server.sample import STRIP, sample_outputs
 from centinela.store import Store, add_user
 

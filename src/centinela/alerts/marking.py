@@ -73,6 +73,9 @@ LOCAL_OFFSET_S = -5 * 3600
 # Reference codes: Crockford's base-32 alphabet (no I, L, O, U: nothing to misread), 8 characters = 40 bits.
 REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REF_LENGTH = 8
+# A dirt strip is 500-800 m long. An alert that states no site uncertainty is marked as if it were this:
+# marking moves the site by at most a tenth of it (100 m), which keeps every copy on the strip.
+FALLBACK_SIGMA_SITE_M = 1000.0
 # Candidate positions tried for each site mark (the farthest from the alert's other copies is taken).
 SITE_CANDIDATES = 400
 COORD_DECIMALS = 5  # 1e-5 degree is ~1 m: the shift of a copy is always visible at this precision
@@ -299,11 +302,9 @@ def read_copies(path: str | Path) -> pd.DataFrame:
 # --- helpers ------------------------------------------------------------------------------------------------
 
 def _sigma_m(alert: dict) -> float:
-    sigma = alert.get("sigma_site_m")
-    if sigma is None or not np.isfinite(float(sigma)) or float(sigma) <= 0:
-        raise InputError("alerts.jsonl", f"alert {alert.get('alert_id')!r} has no site uncertainty",
-                         field="sigma_site_m")
-    return float(sigma)
+    """The alert's site uncertainty, or :data:`FALLBACK_SIGMA_SITE_M` when it states none (positive)."""
+    sigma = pd.to_numeric(pd.Series([alert.get("sigma_site_m")]), errors="coerce").iloc[0]
+    return float(sigma) if np.isfinite(sigma) and sigma > 0 else FALLBACK_SIGMA_SITE_M
 
 
 def _as_list(value) -> list:

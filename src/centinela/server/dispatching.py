@@ -30,7 +30,6 @@ import pandas as pd
 
 from centinela.alerts.dispatch import DISPATCH_CSV, DispatchPolicy, plan_dispatch, read_dispatch_csv
 from centinela.alerts.marking import COPIES_JSONL, marked_copies, read_copies
-from centinela.server.marking import with_site_sigma
 
 # Who the audit says dispatched: the register's author, or the policy applied by the server.
 REGISTER_ACTOR = "centinela dispatch"
@@ -65,8 +64,8 @@ def read_register(out_dir: str | Path) -> Distribution | None:
 def plan_distribution(alerts: pd.DataFrame, units: pd.DataFrame, policy: DispatchPolicy = DEFAULT_POLICY,
                       rng_seed: int | None = None) -> Distribution:
     """Dispatch ``alerts`` (ALERT_COLUMNS) by ``policy`` over the ``units`` register and mark every recipient's
-    copy. An alert that states no site uncertainty is marked as centinela.server.marking says.
+    copy. An alert that states no site uncertainty is marked as centinela.alerts.marking says.
     ``rng_seed`` is for tests only: real marks must be secret."""
     dispatch = plan_dispatch(alerts, units, policy)
-    copies = marked_copies(with_site_sigma(alerts), dispatch, rng_seed=rng_seed)
+    copies = marked_copies(alerts, dispatch, rng_seed=rng_seed)
     return Distribution(dispatch, copies, POLICY_ACTOR)

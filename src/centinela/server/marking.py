@@ -22,10 +22,6 @@ import pandas as pd
 
 from centinela.alerts.marking import COPY_COLUMNS, marked_copies, reason_wordings
 
-# A dirt strip is 500-800 m long. An alert that states no site uncertainty is marked as if it were this:
-# marking moves the site by at most a tenth of it (100 m), which keeps every copy on the strip.
-FALLBACK_SIGMA_SITE_M = 1000.0
-
 
 def marked_record(alert: dict[str, Any], marks: dict[str, Any], copy_ref: str, text: str) -> dict[str, Any]:
     """The alert record with every marked field replaced by this copy's value, plus ``copy_ref`` and the
@@ -45,14 +41,6 @@ def marked_record(alert: dict[str, Any], marks: dict[str, Any], copy_ref: str, t
     return out
 
 
-def with_site_sigma(alerts: pd.DataFrame) -> pd.DataFrame:
-    """``alerts`` with FALLBACK_SIGMA_SITE_M where an alert states no (positive) site uncertainty: what marking
-    needs. The stored alerts are not changed; only their copies are marked as if the site were this uncertain."""
-    sigma = (pd.to_numeric(alerts["sigma_site_m"], errors="coerce") if "sigma_site_m" in alerts.columns
-             else pd.Series(float("nan"), index=alerts.index))
-    return alerts.assign(sigma_site_m=sigma.where(sigma > 0, FALLBACK_SIGMA_SITE_M))
-
-
 def mark_for_recipient(alert: dict[str, Any], recipient: str, existing: pd.DataFrame | None = None,
                        rng_seed: int | None = None) -> dict[str, Any]:
     """``recipient``'s marked copy of ``alert``: {"alert", "copy_ref", "text", "marks"} — the store's marker
@@ -64,8 +52,7 @@ def mark_for_recipient(alert: dict[str, Any], recipient: str, existing: pd.DataF
         copy = own.iloc[0]
     else:
         dispatch = pd.DataFrame({"alert_id": [str(alert["alert_id"])], "unit_id": [recipient]})
-        record = with_site_sigma(pd.DataFrame([alert]))
-        copy = marked_copies(record, dispatch, rng_seed=rng_seed, existing=have).iloc[0]
+        copy = marked_copies(pd.DataFrame([alert]), dispatch, rng_seed=rng_seed, existing=have).iloc[0]
     marks = json.loads(copy["marks"])
     return {"alert": marked_record(alert, marks, str(copy["copy_ref"]), str(copy["text"])),
             "copy_ref": str(copy["copy_ref"]), "text": str(copy["text"]), "marks": str(copy["marks"])}
