@@ -132,14 +132,14 @@ def widen_command(out: Path, alert_id: str, unit_id: str, requested_by: str, app
     from centinela.alerts.audit import AuditLog
     from centinela.alerts.dispatch import DISPATCH_CSV, read_dispatch_csv, widen, write_dispatch_csv
     from centinela.alerts.marking import COPIES_JSONL, marked_copies, read_copies, write_copies
-    from centinela.alerts.units import default_units_path, read_approvers, read_units
+    from centinela.alerts.units import default_units_path, read_register
     from centinela.io.outputs import ALERTS, read_alerts_jsonl
 
     if not (out / DISPATCH_CSV).exists():
         raise InputError(out / DISPATCH_CSV, "no dispatch yet; run `centinela dispatch` first")
     register_path = units_toml or default_units_path()
-    units = read_units(register_path)
-    approvers = list(authorised) or read_approvers(register_path)
+    units, register_approvers = read_register(register_path)
+    approvers = list(authorised) or register_approvers
     dispatch = read_dispatch_csv(out / DISPATCH_CSV)
     log = AuditLog(out / AUDIT_LOG)
     try:

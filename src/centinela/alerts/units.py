@@ -45,7 +45,21 @@ _DTYPES = {"unit_id": "string", "name": "string", "kind": "string", "clearance":
 
 def read_units(path: str | Path) -> pd.DataFrame:
     """Read and validate a units register (``[[unit]]`` tables). Raises InputError naming the unit and field."""
+    return read_register(path)[0]
+
+
+def read_approvers(path: str | Path) -> list[str]:
+    """The top-level ``approvers`` list of a units register (empty when absent)."""
+    return read_register(path)[1]
+
+
+def read_register(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """The units and the approvers of a register, from one reading of the file."""
     doc, lines = _load(path)
+    return _units_of(path, doc, lines), _approvers_of(path, doc, lines)
+
+
+def _units_of(path: str | Path, doc: dict, lines: TableLines) -> pd.DataFrame:
     tables = doc.get("unit")
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
         raise InputError(path, "expected one or more [[unit]] tables", field="unit")
@@ -60,9 +74,7 @@ def read_units(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=UNIT_COLUMNS).astype(_DTYPES)
 
 
-def read_approvers(path: str | Path) -> list[str]:
-    """The top-level ``approvers`` list of a units register (empty when absent)."""
-    doc, lines = _load(path)
+def _approvers_of(path: str | Path, doc: dict, lines: TableLines) -> list[str]:
     approvers = doc.get("approvers", [])
     if not isinstance(approvers, list) or not all(isinstance(a, str) and a.strip() for a in approvers):
         raise InputError(path, "expected a list of non-empty names", line=lines.top("approvers"), field="approvers")

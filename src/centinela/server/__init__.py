@@ -126,21 +126,21 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     """
     import uvicorn
 
-    from centinela.alerts.units import default_units_path, read_approvers, read_units
+    from centinela.alerts.units import default_units_path, read_register
     from centinela.server.app import create_app
     from centinela.server.live import ReplayFeed
     from centinela.store import Store
 
     store = Store(db)
     register = Path(units_path) if units_path is not None else default_units_path()
-    units = read_units(register)
+    units, approvers = read_register(register)
     feed = None
     if replay is not None or sample:
         outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units, units=units)
         feed = ReplayFeed.from_outputs(outputs, run_id, speed=speed, loop=loop,
                                        start_s=replay_start_s(outputs, start))
     app = create_app(store, feed=feed, speed=speed if feed else None, secure_cookies=secure_cookies,
-                     signing_key=signing_key, units=units, approvers=read_approvers(register))
+                     signing_key=signing_key, units=units, approvers=approvers)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 
