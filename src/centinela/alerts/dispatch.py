@@ -143,6 +143,31 @@ def _recipients(alert: dict, units: pd.DataFrame, policy: DispatchPolicy) -> lis
     return list(first_reason.items())
 
 
+def check_widening(current_units: Collection[str], alert_id: str, unit_id: str, *, requested_by: str,
+                   approved_by: str, reason: str, authorised: Collection[str], units: pd.DataFrame | None = None,
+                   min_clearance: int = MIN_CLEARANCE) -> None:
+    """The rules of widening, wherever the distribution is kept (``dispatch.csv`` or the store):
+    ``current_units`` are the alert's recipients so far. Raises as :func:`widen` says."""
+    requested_by, approved_by, reason = requested_by.strip(), approved_by.strip(), reason.strip()
+    if not reason:
+        raise InputError("widen", "widening an alert's distribution needs a reason", field="reason")
+    if not requested_by:
+        raise InputError("widen", "widening needs the name of the person who requests it", field="requested_by")
+    if approved_by == requested_by:
+        raise PermissionError(f"widening needs a second person: the approver {approved_by!r} is the requester")
+    if approved_by not in set(authorised):
+        raise PermissionError(f"{approved_by!r} is not authorised to approve widening a distribution")
+    if units is not None:
+        known = units[units["unit_id"].astype(str) == unit_id]
+        if known.empty:
+            raise InputError("units.toml", f"no unit {unit_id!r} in the register", field="unit_id")
+        if int(known["clearance"].iloc[0]) < min_clearance:
+            raise PermissionError(f"unit {unit_id!r} has clearance {int(known['clearance'].iloc[0])}, "
+                                  f"below the {min_clearance} an alert needs")
+    if unit_id in set(current_units):
+        raise InputError("dispatch.csv", f"unit {unit_id!r} already receives alert {alert_id!r}", field="unit_id")
+
+
 def widen(dispatch: pd.DataFrame, alert_id: str, unit_id: str, *, requested_by: str, approved_by: str,
           reason: str, authorised: Collection[str], units: pd.DataFrame | None = None,
           min_clearance: int = MIN_CLEARANCE, t_dispatched: float | None = None) -> pd.DataFrame:
@@ -161,27 +186,12 @@ def widen(dispatch: pd.DataFrame, alert_id: str, unit_id: str, *, requested_by: 
     ...       t_dispatched=60.0)[["unit_id", "widened_by", "approved_by"]].values.tolist()[-1]
     ['U2', 'ana', 'luis']
     """
-    requested_by, approved_by, reason = requested_by.strip(), approved_by.strip(), reason.strip()
-    if not reason:
-        raise InputError("widen", "widening an alert's distribution needs a reason", field="reason")
-    if not requested_by:
-        raise InputError("widen", "widening needs the name of the person who requests it", field="requested_by")
-    if approved_by == requested_by:
-        raise PermissionError(f"widening needs a second person: the approver {approved_by!r} is the requester")
-    if approved_by not in set(authorised):
-        raise PermissionError(f"{approved_by!r} is not authorised to approve widening a distribution")
     if alert_id not in set(dispatch["alert_id"].astype(str)):
         raise InputError("dispatch.csv", f"no alert {alert_id!r} in the dispatch", field="alert_id")
-    if units is not None:
-        known = units[units["unit_id"].astype(str) == unit_id]
-        if known.empty:
-            raise InputError("units.toml", f"no unit {unit_id!r} in the register", field="unit_id")
-        if int(known["clearance"].iloc[0]) < min_clearance:
-            raise PermissionError(f"unit {unit_id!r} has clearance {int(known['clearance'].iloc[0])}, "
-                                  f"below the {min_clearance} an alert needs")
-    mine = dispatch[(dispatch["alert_id"].astype(str) == alert_id) & (dispatch["unit_id"].astype(str) == unit_id)]
-    if len(mine):
-        raise InputError("dispatch.csv", f"unit {unit_id!r} already receives alert {alert_id!r}", field="unit_id")
+    current = dispatch.loc[dispatch["alert_id"].astype(str) == alert_id, "unit_id"].astype(str)
+    check_widening(set(current), alert_id, unit_id, requested_by=requested_by, approved_by=approved_by,
+                   reason=reason, authorised=authorised, units=units, min_clearance=min_clearance)
+    requested_by, approved_by, reason = requested_by.strip(), approved_by.strip(), reason.strip()
     row = pd.DataFrame([{"alert_id": alert_id, "unit_id": unit_id, "reason": f"widened: {reason}",
                          "t_dispatched": time.time() if t_dispatched is None else float(t_dispatched),
                          "widened_by": requested_by, "approved_by": approved_by}], columns=DISPATCH_COLUMNS)

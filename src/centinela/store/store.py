@@ -689,12 +689,12 @@ class Store:
                          units: pd.DataFrame | None = None) -> dict[str, Any]:
         """Approve a pending request: the unit becomes a recipient (audited as ``widen_approve``).
 
-        The rules are centinela.alerts.dispatch.widen's: PermissionError when the approver is the requester
+        The rules are centinela.alerts.dispatch.check_widening's: PermissionError when the approver is the requester
         or not in ``authorised``, or (with the ``units`` register) the unit's clearance is too low;
         InputError on an empty reason or a unit that already receives the alert; KeyError for an unknown
         or already decided request.
         """
-        from centinela.alerts.dispatch import widen
+        from centinela.alerts.dispatch import check_widening
 
         if not reason or not reason.strip():
             raise InputError("widening", "approving a widening needs a reason", field="reason")
@@ -708,13 +708,8 @@ class Store:
                 raise KeyError(f"no pending widening request {request_id}")
             current = conn.execute(sa.select(r.c.unit).where(r.c.alert_key == row["alert_key"],
                                                              r.c.unit.is_not(None))).scalars().all()
-            dispatch = pd.DataFrame({"alert_id": [row["alert_id"]] * len(current), "unit_id": current,
-                                     "reason": "", "t_dispatched": 0.0, "widened_by": None, "approved_by": None})
-            if dispatch.empty:
-                dispatch = pd.DataFrame([{"alert_id": row["alert_id"], "unit_id": None, "reason": "",
-                                          "t_dispatched": 0.0, "widened_by": None, "approved_by": None}])
-            widen(dispatch, row["alert_id"], row["unit"], requested_by=row["requested_by"], approved_by=approved_by,
-                  reason=row["reason"], authorised=authorised, units=units)
+            check_widening(current, row["alert_id"], row["unit"], requested_by=row["requested_by"],
+                           approved_by=approved_by, reason=row["reason"], authorised=authorised, units=units)
             now = time.time()
             conn.execute(r.insert().values(alert_key=row["alert_key"], unit=row["unit"], dispatched_at=now,
                                            dispatched_by=approved_by, reason=f"widened: {row['reason']}",
