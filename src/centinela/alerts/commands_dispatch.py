@@ -71,7 +71,7 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
         read_dispatch_csv,
         write_dispatch_csv,
     )
-    from centinela.alerts.marking import COPIES_JSONL, marked_copies, read_copies, write_copies
+    from centinela.alerts.marking import COPIES_JSONL, add_copies
     from centinela.alerts.units import UNIT_KINDS, default_units, read_units
     from centinela.io.outputs import ALERTS, read_alerts_jsonl
 
@@ -90,13 +90,10 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
     alerts = read_alerts_jsonl(out / ALERTS)
     units = read_units(units_toml) if units_toml else default_units()
     before = read_dispatch_csv(out / DISPATCH_CSV) if (out / DISPATCH_CSV).exists() else empty_dispatch()
-    existing = read_copies(out / COPIES_JSONL) if (out / COPIES_JSONL).exists() else None
     fresh = alerts[~alerts["alert_id"].astype(str).isin(set(before["alert_id"].astype(str)))]
     planned = plan_dispatch(fresh, units, policy)
     dispatch = pd.concat([before, planned], ignore_index=True) if len(before) else planned
-    copies = marked_copies(alerts, dispatch, rng_seed=seed, existing=existing)
-    register = pd.concat([existing, copies], ignore_index=True) if existing is not None else copies
-    write_copies(register, out)
+    copies = add_copies(out, alerts, dispatch, rng_seed=seed)
     write_dispatch_csv(dispatch, out / DISPATCH_CSV)
     log = AuditLog(out / AUDIT_LOG)
     refs = dict(zip(zip(copies["alert_id"], copies["unit_id"]), copies["copy_ref"], strict=True))
@@ -131,7 +128,7 @@ def widen_command(out: Path, alert_id: str, unit_id: str, requested_by: str, app
     """
     from centinela.alerts.audit import AuditLog
     from centinela.alerts.dispatch import DISPATCH_CSV, read_dispatch_csv, widen, write_dispatch_csv
-    from centinela.alerts.marking import COPIES_JSONL, marked_copies, read_copies, write_copies
+    from centinela.alerts.marking import add_copies
     from centinela.alerts.units import default_units_path, read_register
     from centinela.io.outputs import ALERTS, read_alerts_jsonl
 
@@ -150,11 +147,7 @@ def widen_command(out: Path, alert_id: str, unit_id: str, requested_by: str, app
                    reason=reason, why=str(e))
         raise Refused(f"refused: {e}") from None
     alerts = read_alerts_jsonl(out / ALERTS)
-    existing = read_copies(out / COPIES_JSONL) if (out / COPIES_JSONL).exists() else None
-    new = marked_copies(alerts, wider.iloc[[-1]], rng_seed=seed, existing=existing)
-    import pandas as pd
-
-    write_copies(pd.concat([existing, new], ignore_index=True) if existing is not None else new, out)
+    new = add_copies(out, alerts, wider.iloc[[-1]], rng_seed=seed)
     write_dispatch_csv(wider, out / DISPATCH_CSV)
     log.append("widen", requested_by, alert_id=alert_id, unit=unit_id, approved_by=approved_by, reason=reason,
                copy_ref=str(new["copy_ref"].iloc[0]))

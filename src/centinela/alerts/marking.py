@@ -277,14 +277,28 @@ def format_ref(ref: str) -> str:
 
 # --- the register -------------------------------------------------------------------------------------------
 
-def write_copies(copies: pd.DataFrame, out_dir: str | Path) -> None:
-    """Write ``OUT/copies.jsonl`` (marks as nested JSON) and each bulletin to ``OUT/copies/<unit>/<alert>.txt``."""
+def write_copies(copies: pd.DataFrame, out_dir: str | Path, *, bulletins: pd.DataFrame | None = None) -> None:
+    """Write ``OUT/copies.jsonl`` (marks as nested JSON) and the bulletins to ``OUT/copies/<unit>/<alert>.txt``:
+    those of ``bulletins`` (the copies just made), by default every copy's."""
     out_dir = Path(out_dir)
-    lines = []
-    for row in copies.to_dict("records"):
-        lines.append(json.dumps({**row, "marks": json.loads(row["marks"])}, ensure_ascii=False, sort_keys=False))
-        atomic_write_text(out_dir / "copies" / _safe(row["unit_id"]) / f"{_safe(row['alert_id'])}.txt", row["text"])
+    lines = [json.dumps({**row, "marks": json.loads(row["marks"])}, ensure_ascii=False, sort_keys=False)
+             for row in copies.to_dict("records")]
     atomic_write_text(out_dir / COPIES_JSONL, "".join(line + "\n" for line in lines))
+    for row in (copies if bulletins is None else bulletins).to_dict("records"):
+        atomic_write_text(out_dir / "copies" / _safe(row["unit_id"]) / f"{_safe(row['alert_id'])}.txt", row["text"])
+
+
+def add_copies(out_dir: str | Path, alerts: pd.DataFrame, dispatch: pd.DataFrame,
+               rng_seed: int | None = None) -> pd.DataFrame:
+    """Mark a copy for each row of ``dispatch`` that OUT's register does not hold yet (away from the copies it
+    holds), add them to ``OUT/copies.jsonl``, write their bulletins, and return them. Copies already sent are
+    never remade."""
+    path = Path(out_dir) / COPIES_JSONL
+    existing = read_copies(path) if path.exists() else None
+    new = marked_copies(alerts, dispatch, rng_seed=rng_seed, existing=existing)
+    register = pd.concat([existing, new], ignore_index=True) if existing is not None else new
+    write_copies(register, out_dir, bulletins=new)
+    return new
 
 
 def read_copies(path: str | Path) -> pd.DataFrame:
