@@ -68,3 +68,12 @@ def test_dispatch_leaks_audit_and_signed_export_from_the_command_line(tmp_path):
 def test_simulate_rejects_a_malformed_leaky_unit(tmp_path):
     bad = run("simulate", str(tmp_path / "s"), "--days", "0.05", "--leaky-unit", "DIRANDRO-KIMBIRI")
     assert bad.returncode == 2 and "--leaky-unit" in bad.stderr
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    write_alerts_jsonl(pd.DataFrame([alert("A0001-F1", 1_780_300_000.0)]), out / "alerts.jsonl")
+    piped = subprocess.run(f'"{sys.executable}" -m centinela.cli dispatch "{out}" | head -c 0', shell=True,
+                           capture_output=True, text=True, check=False)
+    assert "internal error" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr

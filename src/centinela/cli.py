@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (the message names the file, line and field),
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -49,6 +50,11 @@ class CentinelaGroup(click.Group):
             sys.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader of our output went away (`centinela ... | head`): not an error of ours. Point stdout at
+            # /dev/null so that Python's final flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as e:  # noqa: BLE001 — the one place that turns a crash into exit code 1
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
