@@ -31,6 +31,7 @@ from centinela.server.dossier import flight_dossier
 from centinela.server.live import Batch, LiveHub
 from centinela.server.need_to_know import add_need_to_know_routes
 from centinela.store import ROLES, SESSION_TTL_S, BBox, Store, User
+from centinela.store.store import AlreadyDistributed
 
 log = logging.getLogger(__name__)
 
@@ -312,10 +313,12 @@ def create_app(store: Store, *, feed: AsyncIterator[Batch] | None = None, speed:
         """Admin: the first distribution of an alert nobody has yet (audited). Widening an existing
         distribution needs a request and a second person: POST …/widen, then /api/widening/{id}/approve."""
         try:
-            if len(store.recipients(run_id, alert_id)):
-                raise HTTPException(409, "this alert is already distributed: widening needs a request "
-                                         f"(POST /api/alerts/{run_id}/{alert_id}/widen) and a second person's approval")
-            store.dispatch(run_id, alert_id, units=body.units, usernames=body.usernames, by=user.username)
+            store.dispatch(run_id, alert_id, units=body.units, usernames=body.usernames, by=user.username,
+                           first_only=True)
+        except AlreadyDistributed:
+            raise HTTPException(409, "this alert is already distributed: widening needs a request "
+                                     f"(POST /api/alerts/{run_id}/{alert_id}/widen) and a second person's approval"
+                                ) from None
         except KeyError as e:
             raise HTTPException(404, str(e.args[0])) from None
         return {"ok": True}

@@ -189,6 +189,11 @@ def _audit_details(details: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+
+class AlreadyDistributed(RuntimeError):
+    """A first distribution was asked for an alert that already has recipients: widening it needs a request
+    and a second person's approval instead."""
+
 class Store:
     """Analysis results, users, alert dispatch and audit in one database (see the module doc).
 
@@ -473,10 +478,15 @@ class Store:
     # --- alerts: dispatch, need to know, audit ----------------------------------------------------------
 
     def dispatch(self, run_id: str, alert_id: str, *, units: Sequence[str] = (), usernames: Sequence[str] = (),
-                 by: str | None = None) -> None:
-        """Make an alert readable by every member of ``units`` and by the users ``usernames`` (audited)."""
+                 by: str | None = None, first_only: bool = False) -> None:
+        """Make an alert readable by every member of ``units`` and by the users ``usernames`` (audited).
+        ``first_only``: only as the alert's first distribution — AlreadyDistributed when it has recipients
+        (checked in the same transaction as the insert, so two such requests cannot both pass)."""
         def work(conn: sa.Connection) -> None:
             key = self._alert_key(conn, run_id, alert_id)
+            if first_only and conn.execute(sa.select(sa.func.count()).select_from(s.alert_recipients)
+                                           .where(s.alert_recipients.c.alert_key == key)).scalar():
+                raise AlreadyDistributed(f"alert {alert_id!r} of run {run_id!r} already has recipients")
             now = time.time()
             rows = [{"alert_key": key, "unit": unit, "user_id": None, "dispatched_at": now, "dispatched_by": by}
                     for unit in units]
