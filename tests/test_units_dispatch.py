@@ -172,11 +172,12 @@ def test_widen_needs_a_second_authorised_person_and_a_reason(register, tmp_path)
     pd.testing.assert_frame_equal(back, wider, check_dtype=False)
 
 
-def test_alert_without_site_is_an_input_error(register):
+def test_alert_without_site_goes_to_the_roles_that_do_not_depend_on_the_site(register):
     bad = alert()
     bad["predicted_site"] = {"lat": None, "lon": None, "airstrip_id": None}
-    with pytest.raises(InputError, match="no predicted site"):
-        plan_dispatch(pd.DataFrame([bad]), read_units(register))
+    plan = plan_dispatch(pd.DataFrame([bad]), read_units(register))
+    assert plan["unit_id"].tolist() == ["PROSECUTOR", "OPS"]  # no acting unit: none can be checked to reach it
+    assert plan["reason"].str.contains("site unknown").all()
 
 
 def test_a_unit_both_acting_and_named_is_listed_once_as_acting(register):

@@ -261,7 +261,8 @@ def demo(ctx: click.Context, workdir: Path, days: float, seed: int, profile: str
     from centinela.alerts.commands_dispatch import dispatch_command
     from centinela.alerts.commands_leaks import leaks_command
 
-    ctx.invoke(dispatch_command, out=out)
+    # the scenario's own units register when the simulation wrote one (--leaky-unit), else the packaged one
+    ctx.invoke(dispatch_command, out=out, scenario_dir=scenario)
     ctx.invoke(leaks_command, outs=(out,))
     ctx.invoke(evaluate, scenario=scenario, out=out, as_json=False, report=True)
     click.echo(f"\nscenario: {scenario}\noutputs:  {out}\nreport:   {out / 'report.html'}")

@@ -12,6 +12,10 @@ Files in an outputs folder OUT (beside ``alerts.jsonl``):
 
 Dispatching again keeps what was already sent: alerts already in ``dispatch.csv`` are not re-planned, and
 existing copies are never remade (a copy in a recipient's hands must stay in the register).
+
+The units register is ``--units`` when given, else ``--scenario DIR``'s own ``units.toml`` (the simulator writes
+one with ``--leaky-unit``), else the packaged one (alerts.dispatch.choose_units_register); the command says which.
+``analyze`` records nothing about the scenario in OUT, so the scenario folder is named with ``--scenario``.
 """
 from __future__ import annotations
 
@@ -37,12 +41,18 @@ def _out_option(f):
 
 units_option = click.option(
     "--units", "units_toml", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Units register (TOML [[unit]] tables). Default: the packaged VRAEM register.")
+    help="Units register (TOML [[unit]] tables). Default: the scenario's units.toml (see --scenario), else the "
+         "packaged VRAEM register.")
+scenario_option = click.option(
+    "--scenario", "scenario_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The scenario folder OUT was analysed from: its units.toml, when it has one, is the register "
+         "(--units overrides it).")
 
 
 @click.command("dispatch")
 @_out_option
 @units_option
+@scenario_option
 @click.option("--units-needed", type=click.IntRange(min=1), default=1, show_default=True,
               help="How many acting units each alert goes to (the fastest that can reach the site in time).")
 @click.option("--acting", "acting_kinds", default="police", show_default=True,
@@ -52,13 +62,14 @@ units_option = click.option(
 @click.option("--actor", default="centinela dispatch", show_default=True, help="Who dispatches (audit log).")
 @click.option("--seed", type=int, default=None, help="Seed the marks (tests only: real marks must be secret).")
 def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acting_kinds: str, named_kinds: str,
-                     actor: str, seed: int | None) -> None:
+                     actor: str, seed: int | None, scenario_dir: Path | None = None) -> None:
     """Send each alert of OUT/alerts.jsonl to the smallest set of units that can act in time, plus the roles
     the policy names; write OUT/dispatch.csv, the copies register OUT/copies.jsonl and each recipient's
-    marked bulletin OUT/copies/<unit>/<alert>.txt.
+    marked bulletin OUT/copies/<unit>/<alert>.txt. An alert without a predicted site goes to the roles that
+    do not depend on the site (the operations centre); one without an ETA skips the reach-in-time test.
 
     \b
-    Example:  centinela dispatch runs/s1-out --units runs/s1/units.toml
+    Example:  centinela dispatch runs/s1-out --scenario runs/s1
     """
     import pandas as pd
 
@@ -66,13 +77,14 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
     from centinela.alerts.dispatch import (
         DISPATCH_CSV,
         DispatchPolicy,
+        choose_units_register,
         empty_dispatch,
         plan_dispatch,
         read_dispatch_csv,
         write_dispatch_csv,
     )
     from centinela.alerts.marking import COPIES_JSONL, add_copies
-    from centinela.alerts.units import UNIT_KINDS, default_units, read_units
+    from centinela.alerts.units import UNIT_KINDS, read_units
     from centinela.io.outputs import ALERTS, read_alerts_jsonl
 
     def kinds(text: str, option: str) -> tuple[str, ...]:
@@ -88,7 +100,9 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
     if not (out / ALERTS).exists():
         raise InputError(out / ALERTS, "no alerts file; run `centinela analyze` first")
     alerts = read_alerts_jsonl(out / ALERTS)
-    units = read_units(units_toml) if units_toml else default_units()
+    register = choose_units_register(units_toml, scenario_dir)
+    units = read_units(register.path)
+    click.echo(register.describe())
     before = read_dispatch_csv(out / DISPATCH_CSV) if (out / DISPATCH_CSV).exists() else empty_dispatch()
     fresh = alerts[~alerts["alert_id"].astype(str).isin(set(before["alert_id"].astype(str)))]
     planned = plan_dispatch(fresh, units, policy)
@@ -104,6 +118,9 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
                f"recipient copies -> {out / DISPATCH_CSV}, {out / COPIES_JSONL}")
     for alert_id, group in planned.groupby("alert_id", sort=False):
         click.echo(f"  {alert_id}: " + "; ".join(f"{r.unit_id} ({r.reason})" for r in group.itertuples()))
+    for alert_id in sorted(set(fresh["alert_id"].astype(str)) - set(planned["alert_id"].astype(str))):
+        click.secho(f"  {alert_id}: no recipient (the policy and register choose nobody for it); give it to a unit "
+                    "with `centinela widen`", fg="yellow")
 
 
 @click.command("widen")
@@ -114,11 +131,13 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
 @click.option("--approved-by", required=True, help="A second, authorised person who approves it.")
 @click.option("--reason", required=True, help="Why the unit must receive the alert (kept in dispatch and audit).")
 @units_option
+@scenario_option
 @click.option("--authorised", "authorised", multiple=True,
               help="Who may approve (repeat). Default: the register's `approvers` list.")
 @click.option("--seed", type=int, default=None, help="Seed the new copy's marks (tests only).")
 def widen_command(out: Path, alert_id: str, unit_id: str, requested_by: str, approved_by: str, reason: str,
-                  units_toml: Path | None, authorised: tuple[str, ...], seed: int | None) -> None:
+                  units_toml: Path | None, authorised: tuple[str, ...], seed: int | None,
+                  scenario_dir: Path | None = None) -> None:
     """Give ALERT_ID to one more unit, UNIT_ID: needs a second authorised person and a reason. Adds the row to
     OUT/dispatch.csv, the unit's marked copy to the register, and an audit entry.
 
@@ -127,15 +146,20 @@ def widen_command(out: Path, alert_id: str, unit_id: str, requested_by: str, app
                 --approved-by jefe.ops.vraem --reason "army helicopter needed: no police helicopter free"
     """
     from centinela.alerts.audit import AuditLog
-    from centinela.alerts.dispatch import DISPATCH_CSV, read_dispatch_csv, widen, write_dispatch_csv
+    from centinela.alerts.dispatch import (
+        DISPATCH_CSV,
+        choose_units_register,
+        read_dispatch_csv,
+        widen,
+        write_dispatch_csv,
+    )
     from centinela.alerts.marking import add_copies
-    from centinela.alerts.units import default_units_path, read_register
+    from centinela.alerts.units import read_register
     from centinela.io.outputs import ALERTS, read_alerts_jsonl
 
     if not (out / DISPATCH_CSV).exists():
         raise InputError(out / DISPATCH_CSV, "no dispatch yet; run `centinela dispatch` first")
-    register_path = units_toml or default_units_path()
-    units, register_approvers = read_register(register_path)
+    units, register_approvers = read_register(choose_units_register(units_toml, scenario_dir).path)
     approvers = list(authorised) or register_approvers
     dispatch = read_dispatch_csv(out / DISPATCH_CSV)
     log = AuditLog(out / AUDIT_LOG)

@@ -19,12 +19,32 @@ chance for the warning to reach the traffickers, so the default distribution is 
 Military units are never in the default distribution (the seeds' three leaks went through the military); a
 policy may make them acting units.
 
+Alerts from other tools or live feeds may lack a part (CONTRACT.md allows them); they are still dispatched, and
+the ``reason`` says what was missing:
+
+- **No ETA** (``eta`` missing or null): nothing to race, so the reach test is skipped; the fastest acting units
+  whose area contains the site are chosen, and the named roles as usual.
+- **No site** (``predicted_site`` missing or null, or without coordinates): no unit can be checked to cover the
+  site or to reach it, so no acting unit is chosen. Of the named roles, only those the policy would choose
+  wherever the site is: a kind with a single ``always`` unit in the register (the operations centre of the
+  packaged register). A kind with several (the prosecutors, each for its own area) gets none: the operations
+  centre forwards the alert (``centinela widen``, with a second person) once it knows where the plane goes.
+  A register without such a role leaves the alert with no recipient; ``centinela dispatch`` says so.
+
+Which register: ``--units`` when given, else the scenario's own ``units.toml``, else the packaged one
+(:func:`choose_units_register`: ``centinela dispatch``, ``widen`` and the demo choose with it, and the operations
+centre's ``centinela.server.dispatching.units_register``).
+
 >>> import pandas as pd
 >>> from centinela.alerts.units import default_units
 >>> alerts = pd.DataFrame([{"alert_id": "A1", "t_issued": 0.0, "eta": 3600.0, "eta_window_s": 1200.0,
 ...     "predicted_site": {"lat": -12.45, "lon": -73.95, "airstrip_id": "S1"}, "sigma_site_m": 2000.0}])
 >>> plan_dispatch(alerts, default_units())["unit_id"].tolist()
 ['DIRANDRO-LLOCHEGUA', 'FISCALIA-TID-PICHARI', 'VRAEM-OPS']
+>>> no_site = alerts.assign(predicted_site=[None])
+>>> plan_dispatch(no_site, default_units())[["unit_id", "reason"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+[['VRAEM-OPS', 'named: the only command (site unknown: no unit can be checked to reach it in time; no
+  prosecutor chosen: the site decides which)']]
 """
 from __future__ import annotations
 
@@ -36,6 +56,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from centinela.alerts.units import UNITS_FILE, default_units_path
 from centinela.errors import InputError
 from centinela.geo.frames import haversine_m
 from centinela.io._csvfile import read_csv_table, write_csv_table
@@ -104,28 +125,32 @@ def plan_dispatch(alerts: pd.DataFrame, units: pd.DataFrame, policy: DispatchPol
 
 
 def _recipients(alert: dict, units: pd.DataFrame, policy: DispatchPolicy) -> list[tuple[str, str]]:
-    site = alert.get("predicted_site") or {}
-    lat, lon = site.get("lat"), site.get("lon")
-    if lat is None or lon is None or not np.isfinite(lat) or not np.isfinite(lon):
-        raise InputError("alerts.jsonl", f"alert {alert.get('alert_id')!r} has no predicted site",
-                         field="predicted_site")
     cleared = units[units["clearance"].to_numpy(int) >= policy.min_clearance].reset_index(drop=True)
-    reach_s, distance_m = reach_times_s(cleared, lat, lon)
-    in_area = distance_m <= cleared["area_radius_m"].to_numpy(float)
-    available_s = float(alert["eta"]) - float(alert["t_issued"]) + policy.ground_operation_s
     kinds = cleared["kind"].astype(str).to_numpy()
+    always = cleared["always"].to_numpy(bool)
+    site = predicted_site_lat_lon(alert)
+    if site is None:
+        return _recipients_without_site(cleared, kinds, always, policy)
+    reach_s, distance_m = reach_times_s(cleared, *site)
+    in_area = distance_m <= cleared["area_radius_m"].to_numpy(float)
+    eta = finite_or_none(alert.get("eta"))
+    # Without an ETA there is nothing to race: every unit that covers the site and can move qualifies.
+    available_s = np.inf if eta is None else eta - float(alert["t_issued"]) + policy.ground_operation_s
 
     out: list[tuple[str, str]] = []
-    acting = np.flatnonzero(np.isin(kinds, policy.acting_kinds) & in_area & (reach_s <= available_s))
+    acting = np.flatnonzero(np.isin(kinds, policy.acting_kinds) & in_area & np.isfinite(reach_s)
+                            & (reach_s <= available_s))
     for i in acting[np.argsort(reach_s[acting], kind="stable")][:policy.units_needed]:
         reason = (f"acts: reaches the site in {reach_s[i] / 60:.0f} min by {cleared.at[i, 'means']} "
-                  f"({distance_m[i] / 1000:.0f} km), {available_s / 60:.0f} min available")
+                  f"({distance_m[i] / 1000:.0f} km), "
+                  + (f"{available_s / 60:.0f} min available" if eta is not None
+                     else "ETA unknown: not checked against the landing"))
         out.append((str(cleared.at[i, "unit_id"]), reason))
-    note = ""
+    note = "ETA unknown" if eta is None else ""
     if len(out) < policy.units_needed:
-        note = ("no cleared unit can reach the site in time" if not out
-                else "fewer units than needed can reach the site in time")
-    always = cleared["always"].to_numpy(bool)
+        can = "can reach the site" if eta is None else "can reach the site in time"
+        missing = f"no cleared unit {can}" if not out else f"fewer units than needed {can}"
+        note = f"{note}; {missing}" if note else missing
     for kind in policy.named_kinds:
         candidates = np.flatnonzero(always & (kinds == kind))
         if len(candidates) == 0:
@@ -141,6 +166,80 @@ def _recipients(alert: dict, units: pd.DataFrame, policy: DispatchPolicy) -> lis
     for unit, reason in out:
         first_reason.setdefault(unit, reason)
     return list(first_reason.items())
+
+
+def _recipients_without_site(cleared: pd.DataFrame, kinds: np.ndarray, always: np.ndarray,
+                             policy: DispatchPolicy) -> list[tuple[str, str]]:
+    """No site: no acting unit (none can be checked to reach it); of the named roles, those the policy would
+    choose wherever the site is — a kind with a single ``always`` unit."""
+    candidates = {kind: np.flatnonzero(always & (kinds == kind)) for kind in policy.named_kinds}
+    several = [kind for kind, idx in candidates.items() if len(idx) > 1]
+    note = "site unknown: no unit can be checked to reach it in time"
+    if several:
+        note += f"; no {', '.join(several)} chosen: the site decides which"
+    return [(str(cleared.at[idx[0], "unit_id"]), f"named: the only {kind} ({note})")
+            for kind, idx in candidates.items() if len(idx) == 1]
+
+
+def predicted_site_lat_lon(alert: dict) -> tuple[float, float] | None:
+    """The alert's predicted site as (lat, lon), or None when it gives none (missing, null, no coordinates).
+
+    >>> predicted_site_lat_lon({"predicted_site": {"lat": -12.5, "lon": -73.8}}), predicted_site_lat_lon({})
+    ((-12.5, -73.8), None)
+    """
+    site = alert.get("predicted_site")
+    if not isinstance(site, dict):
+        return None
+    lat, lon = finite_or_none(site.get("lat")), finite_or_none(site.get("lon"))
+    return None if lat is None or lon is None else (lat, lon)
+
+
+def finite_or_none(value: object) -> float | None:
+    """``value`` as a finite float, or None (missing, null, NaN, not a number)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class UnitsRegister:
+    """The units register a dispatch uses (``path``) and why (``source``: ``given``, ``scenario`` or
+    ``packaged``); ``scenario_dir``, the scenario folder looked in, if any."""
+
+    path: Path
+    source: str
+    scenario_dir: Path | None = None
+
+    def describe(self) -> str:
+        """One line for the user: which file, and why that one."""
+        if self.source == "given":
+            why = "given with --units"
+        elif self.source == "scenario":
+            why = "the scenario's own"
+        elif self.scenario_dir is not None:
+            why = f"no {UNITS_FILE} in {self.scenario_dir}: the packaged VRAEM register"
+        else:
+            why = "the packaged VRAEM register"
+        return f"units register: {self.path} ({why})"
+
+
+def choose_units_register(units_toml: str | Path | None = None, scenario_dir: str | Path | None = None
+                          ) -> UnitsRegister:
+    """The register to dispatch over: ``units_toml`` when given; else ``scenario_dir/units.toml`` when the
+    scenario has one (the simulator writes there the register its leaks were drawn over); else the packaged
+    one.
+
+    >>> choose_units_register().source, choose_units_register("my.toml").source
+    ('packaged', 'given')
+    """
+    scenario = Path(scenario_dir) if scenario_dir is not None else None
+    if units_toml is not None:
+        return UnitsRegister(Path(units_toml), "given", scenario)
+    if scenario is not None and (scenario / UNITS_FILE).is_file():
+        return UnitsRegister(scenario / UNITS_FILE, "scenario", scenario)
+    return UnitsRegister(default_units_path(), "packaged", scenario)
 
 
 def check_widening(current_units: Collection[str], alert_id: str, unit_id: str, *, requested_by: str,

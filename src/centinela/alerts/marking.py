@@ -19,6 +19,12 @@ footer      wording and the reference code again
 Every change stays well inside the alert's own uncertainty and never narrows it: the site moves by a tenth of
 its standard deviation, the uncertainty and the window only grow. No copy is more certain than the alert.
 
+An alert that lacks a part (from another tool or a live feed: no predicted site, no ETA window, no ETA) gets a
+shorter bulletin: one "not known" line (:data:`UNKNOWN_LINES`, wording marked) stands for the site and sigma
+lines, for the window, for the ETA and, without an ETA, for the validity. Nothing is invented for what the alert
+does not say; the other lines keep their marks (a site-unknown copy still carries its reference, issue time,
+window and ETA, reason wording and order), so a leak of it is traced like any other.
+
 Marks are drawn at random (seeded from :mod:`secrets` unless a seed is given, for tests and trials) and
 recorded in the copies register (``copies.jsonl``): tracing reads the register, so no key management is
 needed — but the register must be protected like the alerts themselves. Copies of one alert are spread apart:
@@ -46,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from centinela.alerts.dispatch import GROUND_OPERATION_S
+from centinela.alerts.dispatch import GROUND_OPERATION_S, finite_or_none, predicted_site_lat_lon
 from centinela.errors import InputError
 from centinela.geo.frames import destination
 from centinela.io._common import atomic_write_text
@@ -83,6 +89,10 @@ COORD_DECIMALS = 5  # 1e-5 degree is ~1 m: the shift of a copy is always visible
 # --- wording ------------------------------------------------------------------------------------------------
 # Every variant of a line keeps the same fields in the same order, so tracing can read them by position.
 LINE_KINDS = ("header", "issued", "site", "sigma", "window", "eta", "reasons", "explain", "valid", "footer")
+# The line that stands in a bulletin for what the alert does not say: site (and its uncertainty), window, ETA,
+# validity (which ends with the window, so it is unknown without an ETA).
+UNKNOWN_LINES = {"site": "site_unknown", "window": "window_unknown", "eta": "eta_unknown",
+                 "valid": "valid_unknown"}
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "header": ("SUSPECT FLIGHT WARNING · ref {ref}",
                "WARNING OF A SUSPECT FLIGHT - ref {ref}",
@@ -119,6 +129,23 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
                "Restricted to the named recipient. Copy {ref}.",
                "Do not forward; every copy is traceable. Copy {ref}.",
                "Confidential, need to know only. Copy {ref}."),
+    # the lines of an alert that lacks a part (UNKNOWN_LINES)
+    "site_unknown": ("Landing site unknown: the alert predicts none{strip_note}.",
+                     "No predicted landing site{strip_note}; the plane may land anywhere in the area.",
+                     "Where it will come down is not known{strip_note}.",
+                     "This alert names no landing site{strip_note}."),
+    "window_unknown": ("Landing window not given.",
+                       "No time window was estimated for the landing.",
+                       "The alert states no window of arrival.",
+                       "Window: none stated."),
+    "eta_unknown": ("ETA unknown.",
+                    "No estimate of the arrival time.",
+                    "When it lands cannot be said yet.",
+                    "Arrival time not predicted by the alert."),
+    "valid_unknown": ("Valid until withdrawn. Observe and report; this alert never authorises the use of force.",
+                      "In force until cancelled. For interdiction within the law only; it never authorises force.",
+                      "Stands until lifted. Inform, watch, stop within the law; never a basis for using force.",
+                      "No expiry given. Information for ground interdiction; it authorises no use of force."),
 }
 # Ways to say that no legitimate explanation fits (the explain line of an alert without any).
 NO_EXPLANATION = ("none found", "none of those checked", "no legitimate explanation fits",
@@ -191,36 +218,34 @@ def marked_copies(alerts: pd.DataFrame, dispatch: pd.DataFrame, rng_seed: int | 
 def draw_marks(alert: dict, taken: list[dict], rng: np.random.Generator, taken_refs: set[str] = frozenset()
                ) -> dict:
     """The marks of one new copy of ``alert``, each as far as possible from those of the ``taken`` copies.
-    Values are stored as shown in the text (rounded), since that is what a leak can repeat."""
-    sigma_m = _sigma_m(alert)
-    site = alert["predicted_site"]
-    t_issued, eta, half_window = float(alert["t_issued"]), float(alert["eta"]), float(alert["eta_window_s"]) / 2
-    marks: dict = {"variant": {kind: _least_used([m["variant"][kind] for m in taken], len(TEMPLATES[kind]), rng)
-                               for kind in LINE_KINDS}}
+    Values are stored as shown in the text (rounded), since that is what a leak can repeat. A part the alert
+    does not give (site, window, ETA) has no mark: its key is absent."""
+    site = predicted_site_lat_lon(alert)
+    t_issued = float(alert["t_issued"])
+    eta, window_s = finite_or_none(alert.get("eta")), finite_or_none(alert.get("eta_window_s"))
+    has_window = eta is not None and window_s is not None and window_s > 0
+    kinds = line_kinds(site is not None, has_window, eta is not None)
+    marks: dict = {"variant": {kind: _least_used([m["variant"].get(kind) for m in taken], len(TEMPLATES[kind]), rng)
+                               for kind in kinds}}
     marks["ref"] = _new_ref(rng, taken_refs)
-    # site: candidates uniform in the disk of radius SITE_SHIFT_FRACTION * sigma, the farthest one is taken
-    radius_m = SITE_SHIFT_FRACTION * sigma_m
-    r = radius_m * np.sqrt(rng.uniform(0, 1, SITE_CANDIDATES))
-    theta = rng.uniform(0, 2 * np.pi, SITE_CANDIDATES)
-    east, north = r * np.sin(theta), r * np.cos(theta)
-    used = np.array([m["site_shift_en_m"] for m in taken], float).reshape(-1, 2)
-    k = _farthest(np.column_stack([east, north]), used, rng)
-    bearing = math.degrees(math.atan2(east[k], north[k]))
-    lat, lon = destination(float(site["lat"]), float(site["lon"]), bearing, float(r[k]))
-    marks["site_shift_en_m"] = [round(float(east[k]), 1), round(float(north[k]), 1)]
-    marks["lat"], marks["lon"] = round(float(lat), COORD_DECIMALS), round(float(lon), COORD_DECIMALS)
-    extra = _pick_int(0, max(1, int(SIGMA_INFLATION * sigma_m)), [m["sigma_m"] - round(sigma_m) for m in taken],
-                      rng)
-    marks["sigma_m"] = round(sigma_m) + extra
-    lo_out = _pick_int(0, WINDOW_EDGE_MAX_S, [round(eta - half_window) - m["lo"] for m in taken], rng)
-    hi_out = _pick_int(0, WINDOW_EDGE_MAX_S, [m["hi"] - round(eta + half_window) for m in taken], rng)
-    marks["lo"], marks["hi"] = round(eta - half_window) - lo_out, round(eta + half_window) + hi_out
-    marks["eta"] = round(eta) + _pick_int(-ETA_SHIFT_MAX_S, ETA_SHIFT_MAX_S,
-                                               [m["eta"] - round(eta) for m in taken], rng)
+    if site is not None:
+        _draw_site_marks(marks, site, _sigma_m(alert), [m for m in taken if "sigma_m" in m], rng)
+    if has_window:
+        half_window = window_s / 2
+        lo_out = _pick_int(0, WINDOW_EDGE_MAX_S, [round(eta - half_window) - m["lo"] for m in taken if "lo" in m],
+                           rng)
+        hi_out = _pick_int(0, WINDOW_EDGE_MAX_S, [m["hi"] - round(eta + half_window) for m in taken if "hi" in m],
+                           rng)
+        marks["lo"], marks["hi"] = round(eta - half_window) - lo_out, round(eta + half_window) + hi_out
+    if eta is not None:
+        marks["eta"] = round(eta) + _pick_int(-ETA_SHIFT_MAX_S, ETA_SHIFT_MAX_S,
+                                              [m["eta"] - round(eta) for m in taken if "eta" in m], rng)
     marks["issued"] = math.ceil(t_issued) + _pick_int(0, ISSUED_DELAY_MAX_S,
                                                            [m["issued"] - math.ceil(t_issued) for m in taken], rng)
-    valid = round(eta + half_window + GROUND_OPERATION_S)
-    marks["valid"] = valid + _pick_int(0, VALID_DELAY_MAX_S, [m["valid"] - valid for m in taken], rng)
+    if eta is not None:
+        valid = round(eta + (window_s / 2 if has_window else 0.0) + GROUND_OPERATION_S)
+        marks["valid"] = valid + _pick_int(0, VALID_DELAY_MAX_S,
+                                           [m["valid"] - valid for m in taken if "valid" in m], rng)
     reasons = [str(r) for r in _as_list(alert.get("indicators"))]
     marks["reason_order"] = _new_order(reasons, [m["reason_order"] for m in taken], rng)
     marks["reason_wording"] = {key: _least_used([m["reason_wording"].get(key) for m in taken],
@@ -231,9 +256,28 @@ def draw_marks(alert: dict, taken: list[dict], rng: np.random.Generator, taken_r
     return marks
 
 
+def _draw_site_marks(marks: dict, site: tuple[float, float], sigma_m: float, taken: list[dict],
+                     rng: np.random.Generator) -> None:
+    """The site and uncertainty marks (``site_shift_en_m``, ``lat``, ``lon``, ``sigma_m``), into ``marks``."""
+    # site: candidates uniform in the disk of radius SITE_SHIFT_FRACTION * sigma, the farthest one is taken
+    radius_m = SITE_SHIFT_FRACTION * sigma_m
+    r = radius_m * np.sqrt(rng.uniform(0, 1, SITE_CANDIDATES))
+    theta = rng.uniform(0, 2 * np.pi, SITE_CANDIDATES)
+    east, north = r * np.sin(theta), r * np.cos(theta)
+    used = np.array([m["site_shift_en_m"] for m in taken], float).reshape(-1, 2)
+    k = _farthest(np.column_stack([east, north]), used, rng)
+    bearing = math.degrees(math.atan2(east[k], north[k]))
+    lat, lon = destination(site[0], site[1], bearing, float(r[k]))
+    marks["site_shift_en_m"] = [round(float(east[k]), 1), round(float(north[k]), 1)]
+    marks["lat"], marks["lon"] = round(float(lat), COORD_DECIMALS), round(float(lon), COORD_DECIMALS)
+    extra = _pick_int(0, max(1, int(SIGMA_INFLATION * sigma_m)), [m["sigma_m"] - round(sigma_m) for m in taken],
+                      rng)
+    marks["sigma_m"] = round(sigma_m) + extra
+
+
 def render_copy(alert: dict, marks: dict) -> str:
-    """The bulletin text of one copy (ten lines, see the module doc)."""
-    site = alert["predicted_site"]
+    """The bulletin text of one copy (ten lines, see the module doc; fewer when the alert lacks a part)."""
+    site = alert.get("predicted_site") if isinstance(alert.get("predicted_site"), dict) else {}
     strip = site.get("airstrip_id")
     prob = alert.get("site_probability")
     has_prob = prob is not None and not (isinstance(prob, float) and math.isnan(prob))
@@ -245,20 +289,42 @@ def render_copy(alert: dict, marks: dict) -> str:
         "date": datetime.fromtimestamp(marks["issued"], UTC).strftime("%Y-%m-%d"),
         "issued": clock(marks["issued"]),
         "score": f"{float(alert['score']):.2f}",
-        "lat": f"{marks['lat']:.{COORD_DECIMALS}f}", "lon": f"{marks['lon']:.{COORD_DECIMALS}f}",
         "strip": f", strip {strip}" if strip else ", no known strip: dead-reckoned",
-        "sigma": str(marks["sigma_m"]),
+        "strip_note": f" (strip {strip} named, without a position)" if strip else "",
         "prob": f"; {100 * float(prob):.0f}% of the probability is on this strip" if has_prob and strip else "",
-        "lo": clock(marks["lo"]), "hi": clock(marks["hi"]),
-        "eta": clock(marks["eta"]), "local": clock(marks["eta"] + LOCAL_OFFSET_S, seconds=False),
-        "valid": clock(marks["valid"]),
     }
+    if "lat" in marks:
+        fields.update(lat=f"{marks['lat']:.{COORD_DECIMALS}f}", lon=f"{marks['lon']:.{COORD_DECIMALS}f}",
+                      sigma=str(marks["sigma_m"]))
+    if "lo" in marks:
+        fields.update(lo=clock(marks["lo"]), hi=clock(marks["hi"]))
+    if "eta" in marks:
+        fields.update(eta=clock(marks["eta"]), local=clock(marks["eta"] + LOCAL_OFFSET_S, seconds=False),
+                      valid=clock(marks["valid"]))
     lines = []
-    for kind in LINE_KINDS:
+    for kind in line_kinds("lat" in marks, "lo" in marks, "eta" in marks):
         template = TEMPLATES[kind][marks["variant"][kind]]
         items = "; ".join(reasons or ["none named"]) if kind == "reasons" else "; ".join(explain)
         lines.append(template.format(items=items, **fields))
     return "\n".join(lines) + "\n"
+
+
+def line_kinds(has_site: bool, has_window: bool, has_eta: bool) -> tuple[str, ...]:
+    """The lines of a bulletin, in order: :data:`LINE_KINDS`, with the :data:`UNKNOWN_LINES` for what the
+    alert does not give (the site line stands for the site and its uncertainty; the validity ends with the
+    window, so without an ETA it is unknown too).
+
+    >>> line_kinds(False, True, True)
+    ('header', 'issued', 'site_unknown', 'window', 'eta', 'reasons', 'explain', 'valid', 'footer')
+    """
+    known = {"site": has_site, "sigma": has_site, "window": has_window, "eta": has_eta, "valid": has_eta}
+    kinds = []
+    for kind in LINE_KINDS:
+        if known.get(kind, True):
+            kinds.append(kind)
+        elif kind in UNKNOWN_LINES:
+            kinds.append(UNKNOWN_LINES[kind])
+    return tuple(kinds)
 
 
 def clock(t_s: float, seconds: bool = True) -> str:

@@ -17,7 +17,7 @@ and order of the reasons. Each mark ``m`` then has a likelihood under copy ``k``
 A copy's likelihood is the product over marks (marks are drawn independently per copy). The posterior over the
 copies of the register is proportional to it (uniform prior: every copy is equally suspect beforehand), and a
 copy's likelihood ratio compares "this copy" with "another recipient's copy of the same alert" (the mean
-likelihood of the others). The verdict is ``attributed`` when one copy holds ``ATTRIBUTE_POSTERIOR`` of the
+likelihood of the others) or, for an alert with a single recipient, with the register's copies of other alerts. The verdict is ``attributed`` when one copy holds ``ATTRIBUTE_POSTERIOR`` of the
 posterior, ``ambiguous`` when two or three do together, and ``too small to tell`` otherwise — a leak whose
 marks could have come from many copies names no one.
 
@@ -46,7 +46,6 @@ from rapidfuzz.distance import Indel, Levenshtein
 from scipy.special import logsumexp
 
 from centinela.alerts.marking import (
-    LINE_KINDS,
     LOCAL_OFFSET_S,
     NO_EXPLANATION,
     REASON_WORDINGS,
@@ -112,9 +111,11 @@ class TraceResult:
     def summary(self) -> str:
         if self.verdict == "attributed":
             row = self.ranking.iloc[0]
+            sole = int((self.ranking["alert_id"] == self.alert_id).sum()) == 1
+            against = "the copies of other alerts (the only recipient of this one)" if sole else \
+                "another recipient's copy"
             return (f"attributed to {self.top} (copy of alert {self.alert_id}): posterior {row['posterior']:.3f}, "
-                    f"likelihood ratio 10^{row['log10_lr']:.1f} against another recipient's copy "
-                    f"({self.n_marks} marks read)")
+                    f"likelihood ratio 10^{row['log10_lr']:.1f} against {against} ({self.n_marks} marks read)")
         if self.verdict == "ambiguous":
             return (f"ambiguous between {', '.join(self.candidates)} (alert {self.alert_id}; {self.n_marks} marks "
                     "read): the leak cannot separate them")
@@ -135,11 +136,12 @@ def trace_leak(text: str, copies: pd.DataFrame) -> TraceResult:
     log10_lr = np.zeros(len(copies))
     for alert_id in np.unique(alert_ids):
         idx = np.flatnonzero(alert_ids == alert_id)
-        if len(idx) < 2:
-            continue
         for i in idx:
-            others = loglik[idx[idx != i]]
-            log10_lr[i] = (loglik[i] - (logsumexp(others) - math.log(len(others)))) / math.log(10)
+            # another recipient's copy of the same alert; for an alert with a single recipient (one without a
+            # site goes to the operations centre alone), the register's copies of other alerts
+            others = loglik[idx[idx != i]] if len(idx) > 1 else loglik[alert_ids != alert_id]
+            if len(others):
+                log10_lr[i] = (loglik[i] - (logsumexp(others) - math.log(len(others)))) / math.log(10)
     ranking = pd.DataFrame({"unit_id": copies["unit_id"].astype(str).to_numpy(), "alert_id": alert_ids,
                             "log10_lr": log10_lr, "posterior": posterior})
     ranking = ranking.sort_values(["posterior", "log10_lr"], ascending=False, kind="stable").reset_index(drop=True)
@@ -307,8 +309,8 @@ def _template_skeletons() -> dict[tuple[str, int], str]:
     if not _SKELETONS:
         fill = {"ref": "#r", "alert_id": "#i", "date": "#d", "issued": "#t", "score": "#n", "lat": "#n",
                 "lon": "#n", "strip": ", strip #i", "sigma": "#n", "prob": "", "lo": "#t", "hi": "#t", "eta": "#t",
-                "local": "#t", "valid": "#t"}
-        for kind in LINE_KINDS:
+                "local": "#t", "valid": "#t", "strip_note": ""}
+        for kind in TEMPLATES:  # the ten lines and the "not known" lines of an alert that lacks a part
             if kind in ("reasons", "explain"):
                 continue
             for v, template in enumerate(TEMPLATES[kind]):
@@ -327,7 +329,8 @@ def _log_likelihood(observation: tuple, marks: dict) -> float:
     what = observation[0]
     if what == "variant":
         _, kind, v = observation
-        return _categorical(v == marks["variant"][kind], len(TEMPLATES[kind]), VARIANT_ERROR)
+        # a copy without this line (its alert gave that part, or lacked it) shows none of its variants
+        return _categorical(v == marks["variant"].get(kind), len(TEMPLATES[kind]), VARIANT_ERROR)
     if what == "reason_wording":
         _, key, w = observation
         if key not in marks["reason_wording"]:  # this copy names no such reason
@@ -349,14 +352,20 @@ def _log_likelihood(observation: tuple, marks: dict) -> float:
         return _ref_log_likelihood(observation[1], marks["ref"])
     if what == "time":
         _, name, sod, precision = observation
-        shown = (marks["eta"] + LOCAL_OFFSET_S) // 60 * 60 if name == "local" else marks[name]
+        shown = marks.get("eta" if name == "local" else name)
+        if shown is None:  # a time this copy does not show (its alert gave none): only a corrupted mark fits
+            return math.log(NUMBER_ERROR * precision / _SECONDS_PER_DAY)
+        if name == "local":
+            shown = (shown + LOCAL_OFFSET_S) // 60 * 60
         shown %= _SECONDS_PER_DAY
         match = 0.5 * ((shown // precision * precision == sod) + (_round(shown, precision) % _SECONDS_PER_DAY == sod))
         return math.log((1 - NUMBER_ERROR) * match + NUMBER_ERROR * precision / _SECONDS_PER_DAY)
     if what == "number":
         _, name, value, decimals = observation
-        shown = abs(float(marks[name]))
         scale = 10.0 ** decimals
+        if marks.get(name) is None:  # a number this copy does not show (its alert gave no site)
+            return math.log(NUMBER_ERROR / (scale * _NUMBER_RANGE[name]))
+        shown = abs(float(marks[name]))
         match = 0.5 * ((abs(math.floor(shown * scale + 1e-9) / scale - value) < 0.5 / scale)
                        + (abs(round(shown * scale) / scale - value) < 0.5 / scale))
         return math.log((1 - NUMBER_ERROR) * match + NUMBER_ERROR / (scale * _NUMBER_RANGE[name]))

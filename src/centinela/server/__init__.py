@@ -126,14 +126,15 @@ def serve(db: str | Path = DEFAULT_DB, *, replay: str | Path | None = None, samp
     """
     import uvicorn
 
-    from centinela.alerts.units import default_units_path, read_register
     from centinela.server.app import create_app
+    from centinela.server.dispatching import units_register
     from centinela.server.live import ReplayFeed
     from centinela.store import Store
 
     store = Store(db)
-    register = Path(units_path) if units_path is not None else default_units_path()
-    units, approvers = read_register(register)
+    # the rule of `centinela dispatch`: --units, else the replayed scenario folder's own units.toml, else packaged
+    units, approvers, register = units_register(units_path, None if sample else replay)
+    log.info(register.describe())
     feed = None
     if replay is not None or sample:
         outputs, run_id = load_replay(store, replay, sample=sample, dispatch_to_units=dispatch_to_units, units=units)

@@ -11,6 +11,10 @@
 ``centinela serve --dispatch-to UNIT`` overrides both (every alert to the units named; copies marked at their
 first read): for a unit the register does not know, or a test.
 
+The units register the policy dispatches over is chosen as ``centinela dispatch`` chooses it
+(:func:`units_register`: ``--units``, else the replayed scenario folder's own ``units.toml``, else the packaged
+one).
+
 The store records the recipients and copies and writes one audit entry per dispatch
 (``Store.load_outputs``/``Store.append`` with ``**distribution.store_args()``).
 
@@ -28,8 +32,16 @@ from typing import Any
 
 import pandas as pd
 
-from centinela.alerts.dispatch import DISPATCH_CSV, DispatchPolicy, plan_dispatch, read_dispatch_csv
+from centinela.alerts.dispatch import (
+    DISPATCH_CSV,
+    DispatchPolicy,
+    UnitsRegister,
+    choose_units_register,
+    plan_dispatch,
+    read_dispatch_csv,
+)
 from centinela.alerts.marking import COPIES_JSONL, marked_copies, read_copies
+from centinela.alerts.units import read_register as read_units_register
 
 # Who the audit says dispatched: the register's author, or the policy applied by the server.
 REGISTER_ACTOR = "centinela dispatch"
@@ -69,3 +81,18 @@ def plan_distribution(alerts: pd.DataFrame, units: pd.DataFrame, policy: Dispatc
     dispatch = plan_dispatch(alerts, units, policy)
     copies = marked_copies(alerts, dispatch, rng_seed=rng_seed)
     return Distribution(dispatch, copies, POLICY_ACTOR)
+
+
+def units_register(units_path: str | Path | None = None, folder: str | Path | None = None
+                   ) -> tuple[pd.DataFrame, list[str], UnitsRegister]:
+    """The units, the approvers and the register the operations centre dispatches over, chosen by the rule of
+    ``centinela dispatch`` (centinela.alerts.dispatch.choose_units_register): ``units_path`` when given, else
+    the replayed ``folder``'s own ``units.toml`` (a scenario folder may carry one), else the packaged register.
+
+    >>> units, approvers, register = units_register()
+    >>> register.source, "VRAEM-OPS" in set(units["unit_id"]), len(approvers) > 0
+    ('packaged', True, True)
+    """
+    register = choose_units_register(units_path, folder)
+    units, approvers = read_units_register(register.path)
+    return units, approvers, register

@@ -26,13 +26,19 @@ from centinela.alerts.marking import COPY_COLUMNS, marked_copies, reason_wording
 def marked_record(alert: dict[str, Any], marks: dict[str, Any], copy_ref: str, text: str) -> dict[str, Any]:
     """The alert record with every marked field replaced by this copy's value, plus ``copy_ref`` and the
     marked ``bulletin`` text. ``eta_lo``/``eta_hi`` are the copy's window edges (wider than the alert's)."""
+    # A copy of an alert that gave no site, window or ETA has no marks for them (alerts.marking): it shows none.
     site = dict(alert.get("predicted_site") or {})
-    site.update(lat=marks["lat"], lon=marks["lon"])
+    if "lat" in marks:
+        site.update(lat=marks["lat"], lon=marks["lon"])
     out = {k: v for k, v in alert.items() if k not in ("indicators", "explanations")}
     out.update({
-        "predicted_site": site, "sigma_site_m": float(marks["sigma_m"]), "t_issued": float(marks["issued"]),
-        "eta": float(marks["eta"]), "eta_lo": float(marks["lo"]), "eta_hi": float(marks["hi"]),
-        "eta_window_s": float(marks["hi"] - marks["lo"]),
+        "predicted_site": site if "lat" in marks else alert.get("predicted_site"),
+        "sigma_site_m": float(marks["sigma_m"]) if "sigma_m" in marks else None,
+        "t_issued": float(marks["issued"]),
+        "eta": float(marks["eta"]) if "eta" in marks else None,
+        "eta_lo": float(marks["lo"]) if "lo" in marks else None,
+        "eta_hi": float(marks["hi"]) if "hi" in marks else None,
+        "eta_window_s": float(marks["hi"] - marks["lo"]) if "lo" in marks else None,
         "indicators": [reason_wordings(k)[marks["reason_wording"][k]] for k in marks["reason_order"]],
         "copy_ref": copy_ref, "bulletin": text,
     })
