@@ -83,3 +83,21 @@ def test_dark_mission_plane_at_dawn_from_a_registered_airfield_raises_no_alert()
     case = mission_dawn_trip()
     assert case.outputs.tracks["t"].max() - case.outputs.tracks["t"].min() > 10 * 60, "a real flight, not a blip"
     assert len(warn(case.scenario, case.outputs, registered=case.registered)) == 0
+
+
+def test_only_strips_used_by_suspect_flights_are_destinations():
+    from centinela.alerts.warning import prior_uses, suspect_landings
+
+    # Two flights land on strip S at t=1000: the mission plane never looked suspect, the other did before landing.
+    rows = pd.DataFrame({"track_id": ["M", "M", "N", "N"], "flight": ["m", "m", "n", "n"],
+                         "t": [900.0, 990.0, 900.0, 990.0], "inbound_log_odds": [-3.0, -2.0, 2.0, 5.0]})
+    events = pd.DataFrame({"kind": ["landing", "landing", "takeoff"], "t": [1000.0, 1000.0, 1500.0],
+                           "airstrip_id": ["S", "S", "S"], "track_ids": [["M"], ["N"], ["N"]]})
+    suspect = suspect_landings(rows, events, threshold_log_odds=4.0)
+    assert suspect["track_ids"].tolist() == [["N"]]
+    assert len(suspect_landings(rows, events, threshold_log_odds=6.0)) == 0
+    # The catalogue says S has 5 landings: 3 from earlier runs and this run's two. Only the suspect one counts.
+    airstrips = pd.DataFrame({"id": ["S"], "landings": [5], "registered": [False]})
+    sites = pd.DataFrame({"airstrip_id": ["S"]})
+    uses = prior_uses(sites, airstrips, events, [999.0, 1001.0], counted=suspect)
+    assert uses[:, 0].tolist() == [3.0, 4.0]

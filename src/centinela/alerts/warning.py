@@ -12,7 +12,11 @@ not candidates: the air bridge lands where no one sees it. A GPS-guided plane fl
 so each candidate is weighed by how well the bearing to it agrees with the aircraft's course (a Gaussian in the
 angle off the nose, wider when the strip is close because a track's course is noisy and the final turn is not
 yet flown), by how far it is, and by its history: a strip already used by earlier flights is the likeliest
-destination (air-bridge crews reuse strips until they are cratered). When no known strip lies ahead the site is
+destination (air-bridge crews reuse strips until they are cratered). Only strips with that history are
+candidates: a landing counts when the flight's inbound score had reached the operating threshold before it
+landed (earlier runs' landings, which the catalogue keeps without saying who landed, all count). A strip that
+only mission planes, helicopters or villagers used is not where the police should be sent, and pointing at one
+makes the ETA wrong as well. When no known strip lies ahead the site is
 the dead-reckoned position at the ETA, with an uncertainty of a third of the distance to it (at least 5 km):
 an honest "somewhere ahead", not a strip.
 
@@ -43,6 +47,7 @@ from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     LANDING_KINDS,
     airborne_indicators,
+    event_flights,
     landings_before,
     strip_history,
     track_rows,
@@ -162,9 +167,10 @@ def candidate_sites(airstrips: pd.DataFrame | None, bases: pd.DataFrame | None =
 
 
 def prior_uses(sites: pd.DataFrame, airstrips: pd.DataFrame | None, events: pd.DataFrame | None,
-               t: np.ndarray) -> np.ndarray:
-    """(len(t), len(sites)) number of landings at each site before each time, earlier runs' included."""
-    history = strip_history(airstrips, events)
+               t: np.ndarray, counted: pd.DataFrame | None = None) -> np.ndarray:
+    """(len(t), len(sites)) number of landings at each site before each time, earlier runs' included;
+    ``counted``: the landing events of this run that count (default: all)."""
+    history = strip_history(airstrips, events, counted)
     counts = np.zeros((len(t), len(sites)))
     for j, sid in enumerate(sites["airstrip_id"].astype(str)):
         if sid in history:
@@ -195,9 +201,11 @@ def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray) -> tuple[np
     return lat, lon, (known * uses) @ membership, total > 0, member
 
 
-def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray) -> pd.DataFrame:
+def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray, *,
+                  min_uses: float = 0.0) -> pd.DataFrame:
     """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its probability
-    among the candidates, its distance, an ETA and a position uncertainty. Rows without a candidate have NaN."""
+    among the candidates, its distance, an ETA and a position uncertainty. Rows without a candidate have NaN.
+    Places with fewer than ``min_uses`` landings so far are not candidates."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     course, speed, t = np.asarray(course_deg, float), np.asarray(speed_mps, float), np.asarray(t, float)
     n = len(lat)
@@ -210,7 +218,7 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     d = haversine_m(lat[:, None], lon[:, None], p_lat, p_lon)
     off = np.abs((bearing_deg(lat[:, None], lon[:, None], p_lat, p_lon) - course[:, None] + 180.0) % 360.0 - 180.0)
     sigma = np.maximum(SIGMA_COURSE_DEG, np.degrees(np.arctan2(SIGMA_CROSS_TRACK_M, np.maximum(d, 1.0))))
-    ok = known & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
+    ok = known & (p_uses >= min_uses) & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
     # Farther places are less likely destinations at equal angle (a longer flight has more room to turn).
     with np.errstate(invalid="ignore"):
         log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / MAX_SITE_DISTANCE_M
@@ -260,9 +268,11 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     rows["updates"] = rows.groupby("flight", sort=False).cumcount().to_numpy() + 1
     rows["landed"] = landed_by(rows, outputs.events)
     sites = candidate_sites(outputs.airstrips)
-    uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float))
+    suspect = suspect_landings(rows, outputs.events, m.alert_threshold)
+    uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float), counted=suspect)
     course = np.degrees(np.arctan2(rows["ve_mps"].to_numpy(float), rows["vn_mps"].to_numpy(float)))
-    predicted = predict_sites(rows["lat"], rows["lon"], course, rows["speed_mps"], rows["t"], sites, uses)
+    predicted = predict_sites(rows["lat"], rows["lon"], course, rows["speed_mps"], rows["t"], sites, uses,
+                              min_uses=1.0)
     for c in predicted.columns:
         rows[c] = predicted[c].to_numpy()
     rows["indicators"] = _indicator_lists(air[AIRBORNE_INDICATORS], m.inbound.contributions(air[AIRBORNE_INDICATORS]))
@@ -271,12 +281,28 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     return rows
 
 
+def suspect_landings(rows: pd.DataFrame, events: pd.DataFrame | None, threshold_log_odds: float) -> pd.DataFrame:
+    """This run's landing events of flights whose inbound log-odds (``rows["inbound_log_odds"]``) had reached
+    ``threshold_log_odds`` before they landed: strips the air bridge is known to use. A strip that only mission
+    planes, helicopters or community flights used is no destination to send the police to."""
+    if events is None or len(events) == 0:
+        return pd.DataFrame(columns=["kind", "t", "airstrip_id"])
+    landings = events[events["kind"].astype("string").eq("landing").fillna(False).to_numpy(bool)]
+    per_event = event_flights(rows, landings, ("landing",))
+    suspect = np.zeros(len(landings), bool)
+    by_flight = {str(f): g for f, g in rows.groupby(rows["flight"].astype(str), sort=False)}
+    for position, flight, t in zip(per_event["event"], per_event["flight"].astype(str), per_event["t"]):
+        mine = by_flight.get(flight)
+        if mine is not None:
+            before = mine["inbound_log_odds"].to_numpy(float)[mine["t"].to_numpy(float) <= float(t)]
+            suspect[int(position)] |= bool(before.size) and float(before.max()) >= threshold_log_odds
+    return landings[suspect]
+
+
 def landed_by(rows: pd.DataFrame, events: pd.DataFrame | None) -> np.ndarray:
     """Whether the flight of each update had landed (a landing or ground stop began) at or before it."""
     if events is None or len(events) == 0:
         return np.zeros(len(rows), bool)
-    from centinela.assess.indicators import event_flights
-
     ev = event_flights(rows, events, LANDING_KINDS)
     if len(ev) == 0:
         return np.zeros(len(rows), bool)

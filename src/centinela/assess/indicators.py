@@ -667,21 +667,27 @@ def _strip_table(airstrips: pd.DataFrame | None) -> pd.DataFrame:
                          "successor": successor}, index=pd.Index(s["id"].astype(str).to_numpy(), name="id"))
 
 
-def strip_history(airstrips: pd.DataFrame | None, events: pd.DataFrame | None) -> dict[str, tuple[int, np.ndarray]]:
+def strip_history(airstrips: pd.DataFrame | None, events: pd.DataFrame | None,
+                  counted: pd.DataFrame | None = None) -> dict[str, tuple[int, np.ndarray]]:
     """Per strip id: (landings known from earlier runs, sorted times of this run's landing events there).
 
     The catalogue's ``landings`` counts every landing, earlier runs' included; this run's landing events are
-    subtracted from it to leave the earlier ones, which all happened before this run."""
-    times: dict[str, np.ndarray] = {}
-    if events is not None and len(events):
-        ev = events[events["kind"].astype("string").eq("landing").fillna(False).to_numpy(bool)]
+    subtracted from it to leave the earlier ones, which all happened before this run. ``counted``: the subset
+    of this run's events whose times are listed (default: all of ``events``)."""
+    def landing_times(frame: pd.DataFrame | None) -> dict[str, np.ndarray]:
+        if frame is None or len(frame) == 0:
+            return {}
+        ev = frame[frame["kind"].astype("string").eq("landing").fillna(False).to_numpy(bool)]
         ev = ev.dropna(subset=["airstrip_id"])
-        times = {str(k): np.sort(v["t"].to_numpy(float)) for k, v in ev.groupby(ev["airstrip_id"].astype(str))}
+        return {str(k): np.sort(v["t"].to_numpy(float)) for k, v in ev.groupby(ev["airstrip_id"].astype(str))}
+
+    every = landing_times(events)
+    times = every if counted is None else landing_times(counted)
     history: dict[str, tuple[int, np.ndarray]] = {}
     if airstrips is not None and len(airstrips) and "landings" in airstrips:
         for sid, total in zip(airstrips["id"].astype(str), airstrips["landings"].fillna(0).to_numpy(float)):
-            mine = times.get(sid, np.empty(0))
-            history[sid] = (max(int(total) - len(mine), 0), mine)
+            this_run = len(every.get(sid, ()))
+            history[sid] = (max(int(total) - this_run, 0), times.get(sid, np.empty(0)))
     for sid, mine in times.items():
         history.setdefault(sid, (0, mine))
     return history
