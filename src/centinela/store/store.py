@@ -668,10 +668,7 @@ class Store:
         query = (sa.select(s.runs.c.run_id, a.c.alert_id, c.c.recipient.label("unit_id"), c.c.copy_ref, c.c.text,
                            c.c.marks, c.c.created_at)
                  .select_from(c.join(a, a.c.id == c.c.alert_key).join(s.runs, s.runs.c.id == a.c.run_key)))
-        if run_id is not None:
-            query = query.where(s.runs.c.run_id == run_id)
-        if alert_id is not None:
-            query = query.where(a.c.alert_id == alert_id)
+        query = _where_run_and_alert(query, run_id, alert_id)
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(query.order_by(c.c.id)).mappings().all(), columns=COPY_COLUMNS)
 
@@ -743,10 +740,7 @@ class Store:
                            w.c.requested_at, w.c.status, w.c.approved_by, w.c.approval_reason, w.c.approved_at)
                  .select_from(w.join(s.alerts, s.alerts.c.id == w.c.alert_key)
                               .join(s.runs, s.runs.c.id == s.alerts.c.run_key)))
-        if run_id is not None:
-            query = query.where(s.runs.c.run_id == run_id)
-        if alert_id is not None:
-            query = query.where(s.alerts.c.alert_id == alert_id)
+        query = _where_run_and_alert(query, run_id, alert_id)
         if status is not None:
             query = query.where(w.c.status == status)
         with self.engine.connect() as conn:
@@ -1009,3 +1003,12 @@ class Store:
         out = model.conform(df.drop(columns="run_id"), model.ALERT_COLUMNS)
         out.insert(0, "run_id", df["run_id"].astype("string"))
         return out
+
+
+def _where_run_and_alert(query: sa.Select, run_id: str | None, alert_id: str | None) -> sa.Select:
+    """``query`` (which joins the runs and alerts tables) narrowed to one run and one alert when they are given."""
+    if run_id is not None:
+        query = query.where(s.runs.c.run_id == run_id)
+    if alert_id is not None:
+        query = query.where(s.alerts.c.alert_id == alert_id)
+    return query
