@@ -102,12 +102,7 @@ def shifted(outputs: model.Outputs, days: int) -> model.Outputs:
 
 
 def query_p95_ms(store: Store, window: tuple[float, float], requests: int) -> float:
-    times = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        store.tracks(*window)
-        times.append(time.perf_counter() - started)
-    return percentiles_ms(times)[1]
+    return percentiles_ms(timings(lambda: store.tracks(*window), requests))[1]
 
 
 def load_month(store: Store, day: model.Outputs, days: int, hour: tuple[float, float], requests: int
@@ -169,6 +164,16 @@ def start_server(url: str, replay: dict | None = None) -> tuple[mp.Process, str]
     raise RuntimeError("server did not start")
 
 
+def timings(call, repeats: int) -> list[float]:
+    """Wall-clock seconds of each of ``repeats`` calls."""
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - started)
+    return out
+
+
 def api_latency(url: str, window: tuple[float, float], requests: int) -> dict:
     proc, base = start_server(url)
     try:
@@ -176,27 +181,15 @@ def api_latency(url: str, window: tuple[float, float], requests: int) -> dict:
             client.post("/api/login", json={"username": "bench", "password": "bench-pw"}).raise_for_status()
             params = {"t0": window[0], "t1": window[1]}
             rows = len(client.get("/api/tracks", params=params).json())
-            times = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                client.get("/api/tracks", params=params).raise_for_status()
-                times.append(time.perf_counter() - started)
+            times = timings(lambda: client.get("/api/tracks", params=params).raise_for_status(), requests)
             bbox = {**params, "bbox": "-74.6,-13.3,-73.4,-11.3"}
             rows_bbox = len(client.get("/api/tracks", params=bbox).json())
-            times_bbox = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                client.get("/api/tracks", params=bbox).raise_for_status()
-                times_bbox.append(time.perf_counter() - started)
+            times_bbox = timings(lambda: client.get("/api/tracks", params=bbox).raise_for_status(), requests)
     finally:
         proc.terminate()
         proc.join()
     store = Store(url)
-    query = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        store.tracks(*window)
-        query.append(time.perf_counter() - started)
+    query = timings(lambda: store.tracks(*window), requests)
     return {"rows": rows, "http": percentiles_ms(times), "rows_bbox": rows_bbox, "http_bbox": percentiles_ms(times_bbox),
             "store": percentiles_ms(query)}
 
