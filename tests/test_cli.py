@@ -63,6 +63,15 @@ def test_analyze_writes_outputs_that_follow_the_contract(small_analysis):
     assert "follows the contract" in checked.stdout
 
 
+def test_analyze_records_the_scenario_it_read(small_scenario, small_analysis):
+    from centinela.io.outputs import recorded_scenario
+
+    run_record = json.loads((small_analysis / "run.json").read_text())
+    assert run_record["scenario"] == str(small_scenario.resolve())
+    assert run_record["previous_airstrips"] is None
+    assert recorded_scenario(small_analysis) == small_scenario.resolve()
+
+
 def test_evaluate_prints_a_table_and_json(small_scenario, small_analysis):
     table = run("evaluate", str(small_scenario), str(small_analysis), "--no-report")
     assert table.returncode == 0, table.stderr

@@ -1,5 +1,6 @@
-"""Which units register a dispatch uses: ``--units``, else the scenario's own ``units.toml``, else the packaged
-one — the same rule for ``centinela dispatch``, ``widen`` and the operations centre."""
+"""Which units register a dispatch uses: ``--units``, else the scenario's own ``units.toml`` (named with
+``--scenario`` or recorded by ``analyze`` in ``OUT/run.json``), else the packaged one — the same rule for
+``centinela dispatch``, ``widen``, ``leaks`` and the operations centre."""
 from __future__ import annotations
 
 import json
@@ -119,3 +120,29 @@ def test_a_simulated_scenarios_register_is_used_for_its_outputs(tmp_path):
     result = runner.invoke(main, ["dispatch", str(out), "--scenario", str(scenario), "--seed", "2"])
     assert result.exit_code == 0, result.output
     assert f"units register: {scenario / 'units.toml'} (the scenario's own)" in result.output
+
+
+def test_without_scenario_option_the_scenario_recorded_in_run_json_is_used(tmp_path):
+    scenario = tmp_path / "scenario"
+    scenario.mkdir()
+    (scenario / "units.toml").write_text(SCENARIO_REGISTER)
+    write_outputs_folder(out := tmp_path / "out")
+    runner = CliRunner()
+    # No record: the packaged register.
+    assert choose_units_register(None, None, out).path == default_units_path()
+    (out / "run.json").write_text(json.dumps({"scenario": str(scenario)}))
+    result = runner.invoke(main, ["dispatch", str(out), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"units register: {scenario / 'units.toml'} (the scenario's own)" in result.output
+    assert read_dispatch_csv(out / "dispatch.csv")["unit_id"].tolist() == ["LOCAL-PATROL", "LOCAL-OPS"]
+    (out / "events.jsonl").write_text("")  # leak statistics need the run's events, here none
+    leaks = runner.invoke(main, ["leaks", str(out)])
+    assert leaks.exit_code == 0, leaks.output
+    assert f"units register: {scenario / 'units.toml'}" in leaks.output
+    # The operations centre replaying the folder applies the same rule.
+    units, approvers, register = units_register(None, out)
+    assert register.path == scenario / "units.toml" and approvers == ["jefe.local"]
+    assert set(units["unit_id"]) == {"LOCAL-PATROL", "LOCAL-OPS"}
+    # A recorded scenario that no longer exists is ignored, not an error.
+    (out / "run.json").write_text(json.dumps({"scenario": str(tmp_path / "gone")}))
+    assert choose_units_register(None, None, out).path == default_units_path()

@@ -260,11 +260,11 @@ def demo(ctx: click.Context, workdir: Path, days: float, seed: int, profile: str
     ctx.invoke(analyze, scenario=scenario, out=out, previous_airstrips=None)
     from centinela.alerts.commands_dispatch import dispatch_command
     from centinela.alerts.commands_leaks import leaks_command
-    from centinela.alerts.dispatch import choose_units_register
 
-    # the scenario's own units register when the simulation wrote one (--leaky-unit), else the packaged one
-    ctx.invoke(dispatch_command, out=out, scenario_dir=scenario)
-    ctx.invoke(leaks_command, outs=(out,), units_path=choose_units_register(None, scenario).path)
+    # Both find the scenario analyze recorded in OUT/run.json, and its own units register when the simulation
+    # wrote one (--leaky-unit); else the packaged one.
+    ctx.invoke(dispatch_command, out=out)
+    ctx.invoke(leaks_command, outs=(out,), units_path=None)
     ctx.invoke(evaluate, scenario=scenario, out=out, as_json=False, report=True)
     click.echo(f"\nscenario: {scenario}\noutputs:  {out}\nreport:   {out / 'report.html'}")
 

@@ -109,7 +109,11 @@ def analyze(
     if progress:
         progress("report", 0.0)
     html = render_report(scenario, outputs)
-    write_outputs(outputs, out_dir, report_html=html)
+    from centinela import __version__
+
+    run = {"scenario": str(Path(scenario_dir).resolve()), "centinela_version": __version__,
+           "previous_airstrips": str(Path(previous_airstrips).resolve()) if previous_airstrips else None}
+    write_outputs(outputs, out_dir, report_html=html, run=run)
     if progress:
         progress("report", 1.0)
     return outputs

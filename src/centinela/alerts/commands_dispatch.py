@@ -15,7 +15,7 @@ existing copies are never remade (a copy in a recipient's hands must stay in the
 
 The units register is ``--units`` when given, else ``--scenario DIR``'s own ``units.toml`` (the simulator writes
 one with ``--leaky-unit``), else the packaged one (alerts.dispatch.choose_units_register); the command says which.
-``analyze`` records nothing about the scenario in OUT, so the scenario folder is named with ``--scenario``.
+Without ``--scenario``, the scenario that ``analyze`` recorded in ``OUT/run.json`` is looked in.
 """
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def dispatch_command(out: Path, units_toml: Path | None, units_needed: int, acti
     if not (out / ALERTS).exists():
         raise InputError(out / ALERTS, "no alerts file; run `centinela analyze` first")
     alerts = read_alerts_jsonl(out / ALERTS)
-    register = choose_units_register(units_toml, scenario_dir)
+    register = choose_units_register(units_toml, scenario_dir, out)
     units = read_units(register.path)
     click.echo(register.describe())
     before = read_dispatch_csv(out / DISPATCH_CSV) if (out / DISPATCH_CSV).exists() else empty_dispatch()
@@ -159,7 +159,7 @@ def widen_command(out: Path, alert_id: str, unit_id: str, requested_by: str, app
 
     if not (out / DISPATCH_CSV).exists():
         raise InputError(out / DISPATCH_CSV, "no dispatch yet; run `centinela dispatch` first")
-    units, register_approvers = read_register(choose_units_register(units_toml, scenario_dir).path)
+    units, register_approvers = read_register(choose_units_register(units_toml, scenario_dir, out).path)
     approvers = list(authorised) or register_approvers
     dispatch = read_dispatch_csv(out / DISPATCH_CSV)
     log = AuditLog(out / AUDIT_LOG)

@@ -52,7 +52,8 @@ def leak_report(out_dirs: list[Path], units: pd.DataFrame | None = None) -> tupl
 @click.command("leaks")
 @click.argument("outs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The unit register (units.toml); default: the packaged one. Lists units that received nothing.")
+              help="The unit register (units.toml); default: the one `dispatch` would use for the first OUT (its "
+                   "scenario's units.toml, else the packaged one). Lists units that received nothing.")
 @click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for leaks.csv and alert_outcomes.csv (default: the first OUT).")
 def leaks_command(outs: tuple[Path, ...], units_path: Path | None, to: Path | None) -> None:
@@ -63,10 +64,13 @@ def leaks_command(outs: tuple[Path, ...], units_path: Path | None, to: Path | No
 
     Example:  centinela leaks runs/week1-out runs/week2-out --units units.toml
     """
+    from centinela.alerts.dispatch import choose_units_register
     from centinela.alerts.leaks import write_leaks_csv
-    from centinela.alerts.units import default_units, read_units
+    from centinela.alerts.units import read_units
 
-    units = read_units(units_path) if units_path else default_units()
+    register = choose_units_register(units_path, None, outs[0])
+    click.echo(register.describe())
+    units = read_units(register.path)
     posteriors, outcomes = leak_report(list(outs), units)
     folder = to or outs[0]
     folder.mkdir(parents=True, exist_ok=True)

@@ -225,21 +225,27 @@ class UnitsRegister:
         return f"units register: {self.path} ({why})"
 
 
-def choose_units_register(units_toml: str | Path | None = None, scenario_dir: str | Path | None = None
-                          ) -> UnitsRegister:
-    """The register to dispatch over: ``units_toml`` when given; else ``scenario_dir/units.toml`` when the
-    scenario has one (the simulator writes there the register its leaks were drawn over); else the packaged
-    one.
+def choose_units_register(units_toml: str | Path | None = None, scenario_dir: str | Path | None = None,
+                          out_dir: str | Path | None = None) -> UnitsRegister:
+    """The register to dispatch over: ``units_toml`` when given; else the first ``units.toml`` found in
+    ``scenario_dir`` or in the scenario that ``analyze`` recorded for ``out_dir`` (``run.json``): the simulator
+    writes there the register its leaks were drawn over; else the packaged one.
 
     >>> choose_units_register().source, choose_units_register("my.toml").source
     ('packaged', 'given')
     """
-    scenario = Path(scenario_dir) if scenario_dir is not None else None
+    from centinela.io.outputs import recorded_scenario
+
     if units_toml is not None:
-        return UnitsRegister(Path(units_toml), "given", scenario)
-    if scenario is not None and (scenario / UNITS_FILE).is_file():
-        return UnitsRegister(scenario / UNITS_FILE, "scenario", scenario)
-    return UnitsRegister(default_units_path(), "packaged", scenario)
+        return UnitsRegister(Path(units_toml), "given", None if scenario_dir is None else Path(scenario_dir))
+    looked = [Path(scenario_dir)] if scenario_dir is not None else []
+    recorded = recorded_scenario(out_dir) if out_dir is not None else None
+    if recorded is not None and recorded not in looked:
+        looked.append(recorded)
+    for folder in looked:
+        if (folder / UNITS_FILE).is_file():
+            return UnitsRegister(folder / UNITS_FILE, "scenario", folder)
+    return UnitsRegister(default_units_path(), "packaged", looked[-1] if looked else None)
 
 
 def check_widening(current_units: Collection[str], alert_id: str, unit_id: str, *, requested_by: str,

@@ -9,6 +9,8 @@
 - ``airstrips.geojson`` — a FeatureCollection of Points; properties are every column but lat/lon.
 - ``assessments.csv`` — ``track_id,score`` then any extra columns.
 - ``stages.json`` — ``Outputs.stages`` (an optional file added to the contract's set).
+- ``run.json`` — what was analysed: ``scenario`` (its folder, absolute), ``previous_airstrips`` and
+  ``centinela_version`` (optional; later commands such as ``dispatch`` find the scenario's own files there).
 - ``report.html`` — the report, when given.
 
 JSON is strict everywhere: NaN and infinities become ``null``, numpy values plain numbers.
@@ -51,7 +53,7 @@ from centinela.model import (
 
 TRACKS_PARQUET, TRACKS_GEOJSON = "tracks.parquet", "tracks.geojson"
 EVENTS, AIRSTRIPS, ASSESSMENTS, ALERTS = "events.jsonl", "airstrips.geojson", "assessments.csv", "alerts.jsonl"
-STAGES, REPORT = "stages.json", "report.html"
+STAGES, REPORT, RUN = "stages.json", "report.html", "run.json"
 OUTPUT_FILES = (TRACKS_PARQUET, TRACKS_GEOJSON, EVENTS, AIRSTRIPS, ASSESSMENTS, ALERTS, STAGES)
 # 1e-6 degree is about 0.1 m: finer than any sensor, and keeps the GeoJSON small.
 GEOJSON_DECIMALS = 6
@@ -148,8 +150,10 @@ def write_assessments_csv(df: pd.DataFrame, path: str | Path) -> None:
     write_csv_table(scored, path, columns, ["track_id", "score"], "assessments")
 
 
-def write_outputs(outputs: Outputs, out_dir: str | Path, report_html: str | None = None) -> None:
-    """Write every output file into ``out_dir`` (see the module docstring for the exact guarantee)."""
+def write_outputs(outputs: Outputs, out_dir: str | Path, report_html: str | None = None,
+                  run: dict | None = None) -> None:
+    """Write every output file into ``out_dir`` (see the module docstring for the exact guarantee); ``run``,
+    when given, is written as ``run.json``."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
@@ -162,6 +166,8 @@ def write_outputs(outputs: Outputs, out_dir: str | Path, report_html: str | None
         atomic_write_text(staging / STAGES, dumps(outputs.stages) + "\n")
         if report_html is not None:
             atomic_write_text(staging / REPORT, report_html)
+        if run is not None:
+            atomic_write_text(staging / RUN, dumps(run) + "\n")
         if not out_dir.exists():
             os.replace(staging, out_dir)
             return
@@ -209,6 +215,26 @@ def read_outputs(out_dir: str | Path) -> Outputs:
         else:
             outputs.stages[name] = "missing"
     return outputs
+
+
+def recorded_scenario(out_dir: str | Path) -> Path | None:
+    """The scenario folder that ``analyze`` recorded in ``out_dir/run.json``, if it still exists; else None
+    (outputs written before the record existed, or by another tool, or moved from another machine).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     empty = recorded_scenario(d)
+    ...     _ = (Path(d) / RUN).write_text(json.dumps({"scenario": d}))
+    ...     empty, recorded_scenario(d) == Path(d)
+    (None, True)
+    """
+    path = Path(out_dir) / RUN
+    if not path.is_file():
+        return None
+    scenario = _read_json(path).get("scenario")
+    if not isinstance(scenario, str) or not Path(scenario).is_dir():
+        return None
+    return Path(scenario)
 
 
 def read_tracks_parquet(path: str | Path) -> pd.DataFrame:

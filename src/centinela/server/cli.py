@@ -45,7 +45,8 @@ db_option = click.option("--db", default=DEFAULT_DB, show_default=True, envvar="
               help="Ed25519 private key (PEM, `centinela keys generate`) that signs exports and audit checkpoints.")
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Units register (TOML): the dispatch policy's recipients, their clearances and the approvers "
-                   "of widenings. Default: the packaged one.")
+                   "of widenings. Default: the replayed folder's units.toml, else that of the scenario it "
+                   "was analysed from (run.json), else the packaged one.")
 def serve_command(db: str, replay: Path | None, sample: bool, speed: float, start: str | None, loop: bool,
                   dispatch_to: tuple[str, ...], host: str, port: int, secure_cookies: bool,
                   signing_key: Path | None, units_path: Path | None) -> None:

@@ -12,7 +12,7 @@
 first read): for a unit the register does not know, or a test.
 
 The units register the policy dispatches over is chosen as ``centinela dispatch`` chooses it
-(:func:`units_register`: ``--units``, else the replayed scenario folder's own ``units.toml``, else the packaged
+(:func:`units_register`: ``--units``, else the replayed folder's own ``units.toml`` or its recorded scenario's, else the packaged
 one).
 
 The store records the recipients and copies and writes one audit entry per dispatch
@@ -87,12 +87,13 @@ def units_register(units_path: str | Path | None = None, folder: str | Path | No
                    ) -> tuple[pd.DataFrame, list[str], UnitsRegister]:
     """The units, the approvers and the register the operations centre dispatches over, chosen by the rule of
     ``centinela dispatch`` (centinela.alerts.dispatch.choose_units_register): ``units_path`` when given, else
-    the replayed ``folder``'s own ``units.toml`` (a scenario folder may carry one), else the packaged register.
+    the replayed ``folder``'s own ``units.toml`` (a scenario folder may carry one), else that of the scenario
+    ``analyze`` recorded in it (``run.json``), else the packaged register.
 
     >>> units, approvers, register = units_register()
     >>> register.source, "VRAEM-OPS" in set(units["unit_id"]), len(approvers) > 0
     ('packaged', True, True)
     """
-    register = choose_units_register(units_path, folder)
+    register = choose_units_register(units_path, folder, folder)
     units, approvers = read_units_register(register.path)
     return units, approvers, register
