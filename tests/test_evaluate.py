@@ -281,6 +281,20 @@ def test_alerts_late_false_and_misplaced(truth):
     assert a["alert_eta_error_median_s"] == pytest.approx(900.0)
 
 
+def test_stated_site_uncertainty_is_checked_against_the_landing(truth):
+    outputs = make_outputs(truth)
+    assert evaluate_frames(truth, outputs)["alerts"]["alert_site_within_2sigma_fraction"] is None  # none stated
+    alerts = outputs.alerts.copy()
+    # Both alerts predict their strip exactly; move one 3 km off: inside 2 sigma of 2 km, outside 2 sigma of 1 km.
+    moved = alerts["alert_id"] == "AL-N1"
+    alerts.loc[moved, "predicted_site"] = [{**s, "lat": s["lat"] + 3_000.0 / 111_195.0}
+                                           for s in alerts.loc[moved, "predicted_site"]]
+    outputs.alerts = alerts.assign(sigma_site_m=2_000.0)
+    assert evaluate_frames(truth, outputs)["alerts"]["alert_site_within_2sigma_fraction"] == 1.0
+    outputs.alerts = alerts.assign(sigma_site_m=1_000.0)
+    assert evaluate_frames(truth, outputs)["alerts"]["alert_site_within_2sigma_fraction"] == 0.5
+
+
 def test_empty_outputs_score_zero_and_leave_undefined_metrics_none(truth):
     m = evaluate_frames(truth, model.Outputs())
     assert m["landings"]["narco_landing_recall"] == 0.0 and m["landings"]["narco_landing_precision"] is None

@@ -291,7 +291,7 @@ def render_copy(alert: dict, marks: dict) -> str:
         "score": f"{float(alert['score']):.2f}",
         "strip": f", strip {strip}" if strip else ", no known strip: dead-reckoned",
         "strip_note": f" (strip {strip} named, without a position)" if strip else "",
-        "prob": f"; {100 * float(prob):.0f}% of the probability is on this strip" if has_prob and strip else "",
+        "prob": f"; {100 * float(prob):.0f}% of the weight among the known strips ahead" if has_prob and strip else "",
     }
     if "lat" in marks:
         fields.update(lat=f"{marks['lat']:.{COORD_DECIMALS}f}", lon=f"{marks['lon']:.{COORD_DECIMALS}f}",

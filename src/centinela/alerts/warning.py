@@ -11,7 +11,8 @@ t (first seen before t: the catalogue a live system would hold, earlier runs inc
 not candidates: the air bridge lands where no one sees it. A GPS-guided plane flies nearly straight at its strip,
 so each candidate is weighed by how well the bearing to it agrees with the aircraft's course (a Gaussian in the
 angle off the nose, wider when the strip is close because a track's course is noisy and the final turn is not
-yet flown), by how far it is, and by its history: a strip already used by earlier flights is the likeliest
+yet flown; in the simulated scenarios the course at the alert is often 15-70 degrees off the bearing to the
+strip, which the site's spread below accounts for), by how far it is, and by its history: a strip already used by earlier flights is the likeliest
 destination (air-bridge crews reuse strips until they are cratered). Only strips with that history are
 candidates: a landing counts when the flight's inbound score had reached the operating threshold before it
 landed (earlier runs' landings, which the catalogue keeps without saying who landed, all count). A strip that
@@ -27,9 +28,18 @@ at which training landings happened (their median), if that is within the next t
 typical time from alert to landing in training. All widths are the model file's ``eta_window``, fitted in
 training so that the stated share of landings falls inside.
 
+**How far off.** ``sigma_site_m`` is never smaller than the model file's ``site_spread`` times the distance from
+the aircraft to the predicted site: in training, a site predicted tens of km ahead was off by about as much
+(from the wrong strip, or a dead reckoning of a flight that does not fly straight), whatever a strip's own
+position error says. The fraction is fitted per basis so that 86 % of the training landings fall within two
+sigma (the share of a circular Gaussian inside 2 sigma). ``site_probability`` is the share among the *known*
+strips ahead only; the flight may still land on a strip no one has seen yet, which the sigma covers.
+
 >>> from centinela.alerts.warning import EtaWindow
 >>> float(EtaWindow(min_width_s=300.0, width_per_s_to_go=0.2).width_s(3000.0))
 600.0
+>>> SiteSpread(strip_fraction=0.6).sigma_m(["strip", "dawn"], [50_000.0, 0.0]).tolist()
+[30000.0, 0.0]
 >>> t = dawn_eta([1_780_308_000.0], [-12.5], [-73.8], sun_elevation_deg=-3.0)   # 05:00 local, 1 June
 >>> round((float(t[0]) - 1_780_308_000.0) / 60)   # minutes until the sun is 3° below the horizon
 60
@@ -92,7 +102,8 @@ BASE_EXCLUSION_M = 3_000.0
 # are noise, and a score that peaks on them would alert on clutter.
 MIN_UPDATES_TO_ALERT = 12
 
-ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_probability", "eta_basis", "explanations"]
+ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_distance_m", "site_probability", "eta_basis",
+                       "explanations"]
 
 
 @dataclass
@@ -110,6 +121,22 @@ class EtaWindow:
 
     def width_s(self, time_to_go_s):
         return np.maximum(self.min_width_s, self.width_per_s_to_go * np.asarray(time_to_go_s, float))
+
+
+@dataclass
+class SiteSpread:
+    """How far off predicted sites are, fitted in training: the 1-sigma error as a fraction of the distance from
+    the aircraft to the predicted site, per ETA basis (``strip``: a catalogue strip; ``dawn``, ``typical``: a
+    dead-reckoned site). The defaults are the fit of 23 Nov 2026 rounded up (0.60, 0.53, 0.47)."""
+
+    strip_fraction: float = 0.6
+    dawn_fraction: float = 0.55
+    typical_fraction: float = 0.5
+
+    def sigma_m(self, basis, distance_m) -> np.ndarray:
+        fraction = {"strip": self.strip_fraction, "dawn": self.dawn_fraction, "typical": self.typical_fraction}
+        f = np.array([fraction.get(str(b), max(fraction.values())) for b in basis], float)
+        return f * np.nan_to_num(np.asarray(distance_m, float), nan=0.0)
 
 
 def dawn_eta(t_s, lat, lon, *, sun_elevation_deg: float, horizon_s: float = DAWN_ETA_HORIZON_S) -> np.ndarray:
@@ -323,9 +350,11 @@ def _indicator_lists(values: pd.DataFrame, contributions: pd.DataFrame) -> list[
     return [[str(names[j]) for j in row if terms[i, j] >= MIN_ALERT_CONTRIBUTION] for i, row in enumerate(order)]
 
 
-def fill_without_site(states: pd.DataFrame, window: EtaWindow) -> pd.DataFrame:
+def fill_without_site(states: pd.DataFrame, window: EtaWindow, spread: SiteSpread | None = None) -> pd.DataFrame:
     """ETA, its window and a dead-reckoned site for the updates that have no known strip ahead; the window of
-    those that have one. Adds ``eta_window_s`` and ``eta_basis`` (``strip``, ``dawn`` or ``typical``)."""
+    those that have one. Adds ``eta_window_s``, ``eta_basis`` (``strip``, ``dawn`` or ``typical``) and
+    ``site_distance_m`` (aircraft to site), and widens ``sigma_site_m`` to ``spread`` (default
+    :class:`SiteSpread`)."""
     out = states.copy()
     t = out["t"].to_numpy(float)
     has_site = out["eta"].notna().to_numpy()
@@ -354,25 +383,31 @@ def fill_without_site(states: pd.DataFrame, window: EtaWindow) -> pd.DataFrame:
     out["eta"] = eta
     out["eta_window_s"] = width
     out["eta_basis"] = basis
+    out["site_distance_m"] = haversine_m(out["lat"].to_numpy(float), out["lon"].to_numpy(float),
+                                         out["site_lat"].to_numpy(float), out["site_lon"].to_numpy(float))
+    floor = (spread or SiteSpread()).sigma_m(basis, out["site_distance_m"].to_numpy(float))
+    out["sigma_site_m"] = np.fmax(out["sigma_site_m"].to_numpy(float), floor)
     return out
 
 
 def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, registered: pd.DataFrame | None = None,
          model_file: ModelFile | None = None) -> pd.DataFrame:
-    """The alerts (``ALERT_COLUMNS`` plus ``flight_id``, ``updates``, ``sigma_site_m``, ``site_probability``,
-    ``eta_basis`` and ``explanations``: the legitimate explanations the track so far does not rule out).
+    """The alerts (``ALERT_COLUMNS`` plus ``flight_id``, ``updates``, ``sigma_site_m``, ``site_distance_m`` (from
+    the aircraft to the predicted site), ``site_probability``, ``eta_basis`` and ``explanations``: the legitimate
+    explanations the track so far does not rule out).
 
     One alert per flight, raised at the first update at which the flight is airborne, has not landed, has at
     least :data:`MIN_UPDATES_TO_ALERT` updates and reaches the model's ``alert_threshold`` (inbound log-odds) on
     its track so far. ``predicted_site`` (``airstrip_id`` null when no known strip is ahead), ``eta`` and
     ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the refined
     prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
-    airstrip_id, sigma_site_m, eta_basis}``.
+    airstrip_id, sigma_site_m, site_distance_m, eta_basis}``.
     """
     from centinela.assess import load_model
 
     m = model_file or load_model()
     window = EtaWindow(**m.eta_window)
+    spread = SiteSpread(**m.site_spread)
     states = inbound_states(scenario, outputs, terrain=terrain, registered=registered, model_file=m)
     columns = [*model.ALERT_COLUMNS, *ALERT_EXTRA_COLUMNS]
     if len(states) == 0:
@@ -385,12 +420,13 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
     alerts = []
     for k, (flight, t_issued) in enumerate(first_t.sort_values().items()):
         mine = states[(states["flight"] == flight) & (states["t"].to_numpy(float) >= t_issued)]
-        mine = fill_without_site(mine, window)
+        mine = fill_without_site(mine, window, spread)
         head = mine.iloc[0]
         updates = [{"t": float(r.t), "score": round(float(r.inbound_score), 4), "eta": float(r.eta),
                     "eta_window_s": float(r.eta_window_s), "lat": float(r.site_lat), "lon": float(r.site_lon),
                     "airstrip_id": None if pd.isna(r.airstrip_id) else str(r.airstrip_id),
-                    "sigma_site_m": round(float(r.sigma_site_m), 1), "eta_basis": str(r.eta_basis)}
+                    "sigma_site_m": round(float(r.sigma_site_m), 1), "site_distance_m": round(float(r.site_distance_m), 1),
+                    "eta_basis": str(r.eta_basis)}
                    for r in mine.iloc[1:].itertuples()]
         track_ids = list(dict.fromkeys(states.loc[states["flight"] == flight, "track_id"].astype(str)))
         alerts.append({
@@ -406,6 +442,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
             "flight_id": str(flight),
             "updates": updates,
             "sigma_site_m": float(head["sigma_site_m"]),
+            "site_distance_m": float(head["site_distance_m"]),
             "site_probability": None if pd.isna(head["site_probability"]) else float(head["site_probability"]),
             "eta_basis": str(head["eta_basis"]),
             "explanations": explain(mine.iloc[[0]])[0],

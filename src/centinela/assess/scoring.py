@@ -78,18 +78,19 @@ class LinearScore:
 @dataclass
 class ModelFile:
     """The shipped model: a flight-level score, an airborne (inbound, causal) score, the alert threshold (on the
-    inbound score's log-odds), the ETA window and the training record."""
+    inbound score's log-odds), the ETA window, the spread of predicted sites and the training record."""
 
     flight: LinearScore
     inbound: LinearScore
     alert_threshold: float
     eta_window: dict  # see centinela.alerts.warning.EtaWindow
     info: dict = field(default_factory=dict)
+    site_spread: dict = field(default_factory=dict)  # see centinela.alerts.warning.SiteSpread (empty: defaults)
 
     def save(self, path: str | Path) -> None:
         data = {"format": "centinela-assess-model/1", "flight": self.flight.to_dict(),
                 "inbound": self.inbound.to_dict(), "alert_threshold": self.alert_threshold,
-                "eta_window": self.eta_window, "info": self.info}
+                "eta_window": self.eta_window, "site_spread": self.site_spread, "info": self.info}
         Path(path).write_text(json.dumps(data, indent=1, sort_keys=True, default=_plain) + "\n", encoding="utf-8")
 
     @classmethod
@@ -98,7 +99,8 @@ class ModelFile:
         if data.get("format") != "centinela-assess-model/1":
             raise ValueError(f"{path}: not a centinela assessment model (format {data.get('format')!r})")
         return cls(LinearScore.from_dict(data["flight"]), LinearScore.from_dict(data["inbound"]),
-                   float(data["alert_threshold"]), dict(data["eta_window"]), dict(data.get("info", {})))
+                   float(data["alert_threshold"]), dict(data["eta_window"]), dict(data.get("info", {})),
+                   dict(data.get("site_spread", {})))
 
 
 def _plain(value):

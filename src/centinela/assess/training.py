@@ -15,7 +15,8 @@ Two scores are fitted (:func:`centinela.assess.scoring.fit_linear_score`, cross-
 
 The **operating threshold** is the lowest inbound score at which the out-of-fold alerts on the training
 scenarios stay within :data:`FALSE_ALERTS_PER_WEEK_BUDGET`; the **ETA window** is fitted so that
-:data:`ETA_WINDOW_COVERAGE` of the alerted landings fall inside it.
+:data:`ETA_WINDOW_COVERAGE` of the alerted landings fall inside it, and the **site spread** so that
+:data:`SITE_SPREAD_COVERAGE` fall within two sigma of the predicted site.
 
 Training seeds are ≥ 10,000 (:data:`MIN_TRAINING_SEED`), disjoint from the seeds tests and evaluations use.
 """
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.alerts.warning import EtaWindow, landed_by
+from centinela.alerts.warning import EtaWindow, SiteSpread, landed_by
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     FLIGHT_INDICATORS,
@@ -51,6 +52,8 @@ FALSE_ALERTS_PER_WEEK_BUDGET = 0.5
 # Share of alerted landings the ETA window must contain on the training scenarios (the goal is 80% of alerts
 # with both the site and the ETA right; the window is sized with margin).
 ETA_WINDOW_COVERAGE = 0.9
+# Share of training landings within two sigma of the predicted site: that of a circular Gaussian (1 - e^-2).
+SITE_SPREAD_COVERAGE = 0.865
 # A window wider than the time still to fly says nothing ("between now and twice as late"): when the strip
 # predictions are that poor the window is capped and the coverage falls short, visibly, instead.
 MAX_WIDTH_PER_S_TO_GO = 1.0
@@ -245,8 +248,9 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
 
     threshold, threshold_info = choose_threshold(material, inbound_model, air)
     provisional = ModelFile(flight_model, inbound_model, threshold, asdict(EtaWindow()))
-    window, window_info = fit_eta_window(material, provisional)
-    result = ModelFile(flight_model, inbound_model, threshold, asdict(window))
+    window, window_info, predictions = fit_eta_window(material, provisional)
+    spread, spread_info = fit_site_spread(predictions)
+    result = ModelFile(flight_model, inbound_model, threshold, asdict(window), site_spread=asdict(spread))
 
     from sklearn.metrics import roc_auc_score
 
@@ -260,6 +264,7 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
         if 0 < y.sum() < len(y) else None,
         **threshold_info,
         **window_info,
+        **spread_info,
     }
     result.info = {"metrics": metrics, "features": {"flight": FLIGHT_INDICATORS, "inbound": AIRBORNE_INDICATORS}}
     report("fit", 1.0)
@@ -309,8 +314,9 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
     return threshold, info
 
 
-def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWindow, dict]:
-    """Fit the ETA parameters on the training scenarios.
+def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWindow, dict, pd.DataFrame]:
+    """Fit the ETA parameters on the training scenarios; also return the predictions they were fitted on
+    (``basis, to_go, err, w, site_ok, at_issue, site_err_m, site_distance_m``) for :func:`fit_site_spread`.
 
     The landing sun elevation is the median sun elevation at the true air-bridge landings in Peru. The widths are
     then fitted on the alerts the provisional model raises: for each basis (strip, dawn, typical) the width that
@@ -332,7 +338,7 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
         window.landing_sun_elevation_deg = round(float(np.median(sun)), 2)
     provisional.eta_window = asdict(window)
 
-    samples = []  # (basis, to_go_s, signed error_s, weight, site_ok)
+    samples = []  # (basis, to_go_s, signed error_s, weight, site_ok, at_issue, site error m, site distance m)
     for m in material:
         alerts = warn(m["scenario"], m["outputs"], terrain=m["terrain"], registered=m["registered"],
                       model_file=provisional)
@@ -347,21 +353,24 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
                 continue
             lands = mine_landings[mine_landings["truth_id"].astype(str) == str(truth_id)]
             predictions = [{"t": a["t_issued"], "eta": a["eta"], "lat": a["predicted_site"]["lat"],
-                            "lon": a["predicted_site"]["lon"], "basis": a["eta_basis"]}]
+                            "lon": a["predicted_site"]["lon"], "basis": a["eta_basis"],
+                            "site_distance_m": a["site_distance_m"]}]
             predictions += [{**u, "basis": u["eta_basis"]} for u in a["updates"]]
             rows = []
             for k, p in enumerate(predictions):
                 after = lands[lands["t"] >= p["t"]]
                 if len(after):
                     land = after.iloc[0]
+                    site_err = float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"]))
                     rows.append((p["basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
-                                 float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"])) <= 2_000.0, k == 0))
-            for basis, to_go, err, ok, at_issue in rows:
-                samples.append((basis, to_go, err, 1.0 / len(rows), ok, at_issue))
+                                 site_err <= 2_000.0, k == 0, site_err, float(p["site_distance_m"])))
+            for basis, to_go, err, ok, at_issue, site_err, distance in rows:
+                samples.append((basis, to_go, err, 1.0 / len(rows), ok, at_issue, site_err, distance))
     info: dict = {"eta_landing_sun_elevation_deg": window.landing_sun_elevation_deg}
+    df = pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue", "site_err_m",
+                                        "site_distance_m"])
     if not samples:
-        return window, {**info, "eta_window_fit_samples": 0}
-    df = pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue"])
+        return window, {**info, "eta_window_fit_samples": 0}, df
     strip = df[df["basis"] == "strip"]
     if len(strip) >= MIN_WINDOW_SAMPLES:
         need = 2.0 * np.abs(strip["err"].to_numpy())
@@ -386,7 +395,27 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
         "eta_fit_samples_by_basis": {k: int(v) for k, v in df["basis"].fillna("none").value_counts().items()},
         "train_site_within_2km_fraction_all_predictions": round(float(np.average(df["site_ok"], weights=df["w"])), 4),
     })
-    return window, info
+    return window, info, df
+
+
+def fit_site_spread(predictions: pd.DataFrame) -> tuple[SiteSpread, dict]:
+    """Per basis, the 1-sigma site error as a fraction of the distance from the aircraft to the predicted site:
+    half the :data:`SITE_SPREAD_COVERAGE` quantile of error / distance over the training predictions (each alert
+    weighing the same), so that that share of the landings falls within two sigma. Bases with fewer than
+    :data:`MIN_WINDOW_SAMPLES` predictions keep the default."""
+    spread = SiteSpread()
+    info: dict = {}
+    usable = predictions[predictions["site_distance_m"].to_numpy(float) > 0] if len(predictions) else predictions
+    for basis in ("strip", "dawn", "typical"):
+        mine = usable[usable["basis"] == basis] if len(usable) else usable
+        if len(mine) < MIN_WINDOW_SAMPLES:
+            continue
+        ratio = mine["site_err_m"].to_numpy(float) / mine["site_distance_m"].to_numpy(float)
+        fraction = round(0.5 * _weighted_quantile(ratio, mine["w"], SITE_SPREAD_COVERAGE), 3)
+        setattr(spread, f"{basis}_fraction", fraction)
+        info[f"site_spread_{basis}_fraction"] = fraction
+        info[f"site_spread_{basis}_samples"] = len(mine)
+    return spread, info
 
 
 def _peru_narco_landings(truth: model.Truth) -> pd.DataFrame:

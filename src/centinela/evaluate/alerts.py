@@ -13,6 +13,9 @@ whether the predicted strip and landing time were right.
 - An alert's **site is right** when ``predicted_site`` is within ``SITE_RADIUS_M`` of the target landing;
   its **ETA is right** when the landing falls inside ``[eta − eta_window_s/2, eta + eta_window_s/2]``
   (``eta_window_s`` is the window's full width, centred on ``eta``).
+- Whether the stated uncertainty is honest: the share of alerts whose target landing lies within two
+  ``sigma_site_m`` of ``predicted_site`` (86 % for a circular Gaussian error of that sigma); null when the alerts
+  state no sigma.
 
 >>> import pandas as pd
 >>> from centinela import model
@@ -94,6 +97,7 @@ def alert_metrics(
         "alert_site_and_eta_fraction": None,
         "alert_site_error_median_m": None,
         "alert_eta_error_median_s": None,
+        "alert_site_within_2sigma_fraction": None,
     }
     if alerts is None:
         return metrics
@@ -110,6 +114,8 @@ def alert_metrics(
         "eta_window_s": alerts["eta_window_s"].to_numpy(float),
         "site_lat": [_site_coordinate(s, "lat") for s in alerts["predicted_site"]],
         "site_lon": [_site_coordinate(s, "lon") for s in alerts["predicted_site"]],
+        "sigma_m": pd.to_numeric(alerts["sigma_site_m"], errors="coerce").to_numpy(float)
+        if "sigma_site_m" in alerts else np.nan,
     })
     n_false = int(table["truth_id"].isna().sum())
     linked = table.dropna(subset=["truth_id", "t_issued"]).astype({"truth_id": str}).sort_values("t_issued")
@@ -137,4 +143,8 @@ def alert_metrics(
         alert_site_error_median_m=quantile(np.asarray(site_error_m), 0.5),
         alert_eta_error_median_s=quantile(eta_error_s, 0.5),
     )
+    stated = np.isfinite(timely["sigma_m"].to_numpy(float))
+    if stated.any():
+        inside = np.asarray(site_error_m)[stated] <= 2.0 * timely["sigma_m"].to_numpy(float)[stated]
+        metrics["alert_site_within_2sigma_fraction"] = ratio(inside.sum(), int(stated.sum()))
     return {k: number(v) for k, v in metrics.items()}
