@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from centinela.alerts import warn
-from centinela.alerts.warning import EtaWindow, predict_sites
+from centinela.alerts.warning import EtaWindow, SiteSpread, predict_sites
+from centinela.assess import load_model
 from centinela.assess.examples import (
     STRIP_LAT,
     STRIP_LON,
@@ -36,6 +37,20 @@ def test_inbound_air_bridge_flight_is_alerted_once_with_site_and_eta_window():
     updates = alert["updates"]
     assert updates and all(u["t"] > alert["t_issued"] for u in updates)
     assert max(u["t"] for u in updates) < t_land, "updates stop when the flight lands"
+
+
+def test_site_uncertainty_is_the_fitted_spread_of_the_distance_ahead_at_least():
+    case = dark_dawn_stop(known_strip=True)
+    alert = warn(case.scenario, case.outputs, registered=case.registered).iloc[0]
+    spread = SiteSpread(**load_model().site_spread)  # the shipped model's fit
+    assert alert["site_distance_m"] > 5_000.0, "the alert is raised while the strip is still well ahead"
+    floor = float(spread.sigma_m([alert["eta_basis"]], [alert["site_distance_m"]])[0])
+    assert alert["sigma_site_m"] >= floor > 0.3 * alert["site_distance_m"], \
+        "a strip tens of km ahead is not announced with its own few-hundred-metre position error"
+    for update in alert["updates"]:
+        assert update["sigma_site_m"] >= 0.99 * float(spread.sigma_m([update["eta_basis"]], [update["site_distance_m"]])[0])
+    # The last update, close to the strip, is much tighter than the one at issue.
+    assert alert["updates"][-1]["sigma_site_m"] < alert["sigma_site_m"]
 
 
 def test_warning_is_causal_the_same_alert_from_the_track_cut_at_issue_time():
