@@ -7,6 +7,7 @@ from centinela.alerts import warn
 from centinela.alerts.warning import EtaWindow, SiteSpread, predict_sites
 from centinela.assess import load_model
 from centinela.assess.examples import (
+    DAWN_T0,
     STRIP_LAT,
     STRIP_LON,
     airliner_with_plan,
@@ -37,6 +38,26 @@ def test_inbound_air_bridge_flight_is_alerted_once_with_site_and_eta_window():
     updates = alert["updates"]
     assert updates and all(u["t"] > alert["t_issued"] for u in updates)
     assert max(u["t"] for u in updates) < t_land, "updates stop when the flight lands"
+
+
+def test_two_aircraft_joined_later_by_an_event_each_get_their_alert():
+    # Two dark planes inbound ten minutes apart, two tracker flights. Later, a ground stop pairs the first one's
+    # track with the second one's (as the detector may, when both vanish near one strip): the assessment joins them
+    # into one flight, but at the second plane's inbound nothing joined them yet, so it gets its own alert.
+    first, second = dark_dawn_stop(known_strip=True), dark_dawn_stop(known_strip=True, t0=DAWN_T0 + 600.0,
+                                                                     approach_from_deg=80.0)
+    tracks_b = second.outputs.tracks.assign(track_id="B" + second.outputs.tracks["track_id"].astype(str),
+                                            flight_id="F2")
+    tracks = pd.concat([first.outputs.tracks, tracks_b], ignore_index=True)
+    join = first.outputs.events.assign(t=float(tracks["t"].max()) - 60.0, t_end=float(tracks["t"].max()),
+                                       track_ids=[[str(first.outputs.tracks["track_id"].iloc[-1]),
+                                                   str(tracks_b["track_id"].iloc[0])]])
+    first.outputs.tracks = tracks
+    first.outputs.events = pd.concat([first.outputs.events, join], ignore_index=True)
+    alerts = warn(first.scenario, first.outputs, registered=first.registered)
+    assert sorted(alerts["flight_id"]) == ["F1", "F2"]
+    assert all(set(ids) <= set(first.outputs.tracks.loc[first.outputs.tracks["flight_id"] == f, "track_id"])
+               for ids, f in zip(alerts["track_ids"], alerts["flight_id"])), "each alert names its own aircraft's tracks"
 
 
 def test_site_uncertainty_is_the_fitted_spread_of_the_distance_ahead_at_least():

@@ -292,8 +292,9 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
                               registered=registered, airstrips=outputs.airstrips)
     rows["inbound_log_odds"] = m.inbound.log_odds(air[AIRBORNE_INDICATORS])
     rows["inbound_score"] = m.inbound.calibrate(rows["inbound_log_odds"].to_numpy(float))
-    rows["updates"] = rows.groupby("flight", sort=False).cumcount().to_numpy() + 1
-    rows["landed"] = landed_by(rows, outputs.events)
+    rows["alert_key"] = alert_keys(rows)
+    rows["updates"] = rows.groupby("alert_key", sort=False).cumcount().to_numpy() + 1
+    rows["landed"] = alert_landed(rows, outputs.events)
     sites = candidate_sites(outputs.airstrips)
     suspect = suspect_landings(rows, outputs.events, m.alert_threshold)
     uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float), counted=suspect)
@@ -326,15 +327,43 @@ def suspect_landings(rows: pd.DataFrame, events: pd.DataFrame | None, threshold_
     return landings[suspect]
 
 
-def landed_by(rows: pd.DataFrame, events: pd.DataFrame | None) -> np.ndarray:
-    """Whether the flight of each update had landed (a landing or ground stop began) at or before it."""
+def landed_by(rows: pd.DataFrame, events: pd.DataFrame | None, key: str = "flight") -> np.ndarray:
+    """Whether the flight (``rows[key]``) of each update had landed (a landing or ground stop began) at or before
+    it."""
     if events is None or len(events) == 0:
         return np.zeros(len(rows), bool)
-    ev = event_flights(rows, events, LANDING_KINDS)
+    ev = event_flights(rows.assign(flight=rows[key]), events, LANDING_KINDS)
     if len(ev) == 0:
         return np.zeros(len(rows), bool)
     first = ev.groupby(ev["flight"].astype(str))["t"].min()
-    return rows["t"].to_numpy(float) >= first.reindex(rows["flight"].astype(str)).to_numpy(float)
+    return rows["t"].to_numpy(float) >= first.reindex(rows[key].astype(str)).to_numpy(float)
+
+
+def alert_keys(rows: pd.DataFrame) -> np.ndarray:
+    """What an alert is raised for: the tracker's flight (``flight_id``, else the track).
+
+    The assessment's ``flight`` also joins tracker flights through events (a ground stop's arriving and departing
+    tracks), but such a join is known only once the stop has happened, and two aircraft flying together may be
+    joined by a stop that one of them makes later: an alert per joined flight would silence the second aircraft's
+    warning with the first one's."""
+    track = rows["track_id"].astype(str)
+    if "flight_id" not in rows:
+        return track.to_numpy(object)
+    return rows["flight_id"].astype("string").fillna(track).astype(str).to_numpy(object)
+
+
+def alert_landed(rows: pd.DataFrame, events: pd.DataFrame | None) -> np.ndarray:
+    """Whether each update comes after a landing that ends its warning: its own tracker flight's (``alert_key``),
+    or its joined flight's when the update's track began after that landing (the departure after a stop)."""
+    own = landed_by(rows, events, "alert_key")
+    joined = landed_by(rows, events, "flight")
+    if not joined.any():
+        return own
+    t = rows["t"].to_numpy(float)
+    track_start = rows.groupby(rows["track_id"].astype(str))["t"].transform("min").to_numpy(float)
+    # The first landing time of the joined flight, at each update: the earliest update marked landed.
+    landed_t = pd.Series(np.where(joined, t, np.inf)).groupby(rows["flight"].astype(str).to_numpy()).transform("min")
+    return own | (joined & (track_start >= landed_t.to_numpy(float)))
 
 
 # An indicator is named in an alert when it adds at least this much to the log-odds (a factor of ~1.2 in odds).
@@ -413,13 +442,13 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
     if len(states) == 0:
         return model.conform(pd.DataFrame(columns=columns), model.ALERT_COLUMNS)
     states = states[~states["landed"].to_numpy(bool) & ~states["on_ground"].to_numpy(bool)]
-    states = states.sort_values(["flight", "t"], kind="stable")
+    states = states.sort_values(["alert_key", "t"], kind="stable")
     trigger = ((states["inbound_log_odds"].to_numpy(float) >= m.alert_threshold)
                & (states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT))
-    first_t = states[trigger].groupby("flight")["t"].min()
+    first_t = states[trigger].groupby("alert_key")["t"].min()
     alerts = []
     for k, (flight, t_issued) in enumerate(first_t.sort_values().items()):
-        mine = states[(states["flight"] == flight) & (states["t"].to_numpy(float) >= t_issued)]
+        mine = states[(states["alert_key"] == flight) & (states["t"].to_numpy(float) >= t_issued)]
         mine = fill_without_site(mine, window, spread)
         head = mine.iloc[0]
         updates = [{"t": float(r.t), "score": round(float(r.inbound_score), 4), "eta": float(r.eta),
@@ -428,7 +457,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
                     "sigma_site_m": round(float(r.sigma_site_m), 1), "site_distance_m": round(float(r.site_distance_m), 1),
                     "eta_basis": str(r.eta_basis)}
                    for r in mine.iloc[1:].itertuples()]
-        track_ids = list(dict.fromkeys(states.loc[states["flight"] == flight, "track_id"].astype(str)))
+        track_ids = list(dict.fromkeys(states.loc[states["alert_key"] == flight, "track_id"].astype(str)))
         alerts.append({
             "alert_id": f"A{k + 1:04d}-{flight}",
             "track_ids": track_ids,

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.alerts.warning import EtaWindow, SiteSpread, landed_by
+from centinela.alerts.warning import EtaWindow, SiteSpread, alert_keys, alert_landed
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     FLIGHT_INDICATORS,
@@ -140,10 +140,13 @@ def scenario_material(scenario_dir: Path, name: str, outputs: model.Outputs | No
                               airstrips=outputs.airstrips)
     air["flight"] = rows["flight"].astype(str).to_numpy()
     air["t"] = rows["t"].to_numpy(float)
-    air["landed"] = landed_by(rows, outputs.events)
+    # What the warning raises alerts for, and when it stops (alerts.warning): the same here.
+    rows["alert_key"] = alert_keys(rows)
+    air["alert_key"] = rows["alert_key"].to_numpy()
+    air["landed"] = alert_landed(rows, outputs.events)
     air["scenario"] = name
     air["inbound_narco"] = inbound_labels(air, flights, truth)
-    air["updates"] = rows.groupby("flight", sort=False).cumcount().to_numpy() + 1
+    air["updates"] = rows.groupby("alert_key", sort=False).cumcount().to_numpy() + 1
     return {"name": name, "scenario": scenario, "truth": truth, "outputs": outputs, "terrain": terrain,
             "registered": registered, "flights": flights, "air": air,
             "days": _days(truth)}
@@ -274,16 +277,16 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
 def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.DataFrame) -> tuple[float, dict]:
     """The lowest inbound log-odds threshold whose out-of-fold alerts keep false alerts within budget.
 
-    A flight would be alerted at threshold θ when its out-of-fold inbound log-odds reaches θ at an update, with
-    at least :data:`~centinela.alerts.warning.MIN_UPDATES_TO_ALERT` updates, before it lands. Flights that are not
-    inbound air-bridge flights and reach θ are false alerts. The threshold is on the log-odds, which is
+    A flight (the warning's alert key: the tracker's flight) would be alerted at threshold θ when its out-of-fold
+    inbound log-odds reaches θ at an update, with at least :data:`~centinela.alerts.warning.MIN_UPDATES_TO_ALERT`
+    updates, before it lands. Flights that are not inbound air-bridge flights and reach θ are false alerts. The threshold is on the log-odds, which is
     continuous, rather than on the calibrated probability, whose isotonic steps tie many flights.
     """
     from centinela.alerts.warning import MIN_UPDATES_TO_ALERT
 
     days = sum(m["days"] for m in material)
     usable = air[air["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT]
-    best = usable.groupby(["scenario", "flight"]).agg(score=("oof_log_odds", "max"), narco=("narco", "max"),
+    best = usable.groupby(["scenario", "alert_key"]).agg(score=("oof_log_odds", "max"), narco=("narco", "max"),
                                                       inbound=("inbound_narco", "max"))
     narco = best["narco"].fillna(0).to_numpy(int) == 1
     inbound = best["inbound"].to_numpy(int) == 1
