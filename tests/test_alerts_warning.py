@@ -56,8 +56,9 @@ def test_two_aircraft_joined_later_by_an_event_each_get_their_alert():
     first.outputs.events = pd.concat([first.outputs.events, join], ignore_index=True)
     alerts = warn(first.scenario, first.outputs, registered=first.registered)
     assert sorted(alerts["flight_id"]) == ["F1", "F2"]
-    assert all(set(ids) <= set(first.outputs.tracks.loc[first.outputs.tracks["flight_id"] == f, "track_id"])
-               for ids, f in zip(alerts["track_ids"], alerts["flight_id"])), "each alert names its own aircraft's tracks"
+    tracks = first.outputs.tracks
+    assert all(set(ids) <= set(tracks.loc[tracks["flight_id"] == f, "track_id"])
+               for ids, f in zip(alerts["track_ids"], alerts["flight_id"])), "each alert names its own plane's tracks"
 
 
 def test_site_uncertainty_is_the_fitted_spread_of_the_distance_ahead_at_least():
@@ -69,7 +70,8 @@ def test_site_uncertainty_is_the_fitted_spread_of_the_distance_ahead_at_least():
     assert alert["sigma_site_m"] >= floor > 0.3 * alert["site_distance_m"], \
         "a strip tens of km ahead is not announced with its own few-hundred-metre position error"
     for update in alert["updates"]:
-        assert update["sigma_site_m"] >= 0.99 * float(spread.sigma_m([update["eta_basis"]], [update["site_distance_m"]])[0])
+        floor = float(spread.sigma_m([update["eta_basis"]], [update["site_distance_m"]])[0])
+        assert update["sigma_site_m"] >= 0.99 * floor
     # The last update, close to the strip, is much tighter than the one at issue.
     assert alert["updates"][-1]["sigma_site_m"] < alert["sigma_site_m"]
 

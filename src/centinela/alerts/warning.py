@@ -6,20 +6,20 @@ would have given at that moment. When the score first reaches the model's operat
 is airborne, has not landed yet and is heading for a strip, one alert is raised; later updates of the same
 flight refine it (``updates``) until it lands, instead of raising new alerts.
 
-**Where.** The candidate strips at time t are the clandestine strips of the airstrip catalogue already known at
-t (first seen before t: the catalogue a live system would hold, earlier runs included). Registered airfields are
-not candidates: the air bridge lands where no one sees it. A GPS-guided plane flies nearly straight at its strip,
-so each candidate is weighed by how well the bearing to it agrees with the aircraft's course (a Gaussian in the
-angle off the nose, wider when the strip is close because a track's course is noisy and the final turn is not
-yet flown; in the simulated scenarios the course at the alert is often 15-70 degrees off the bearing to the
-strip, which the site's spread below accounts for), by how far it is, and by its history: a strip already used by earlier flights is the likeliest
-destination (air-bridge crews reuse strips until they are cratered). Only strips with that history are
-candidates: a landing counts when the flight's inbound score had reached the operating threshold before it
-landed (earlier runs' landings, which the catalogue keeps without saying who landed, all count). A strip that
-only mission planes, helicopters or villagers used is not where the police should be sent, and pointing at one
-makes the ETA wrong as well. When no known strip lies ahead the site is
-the dead-reckoned position at the ETA, with an uncertainty of a third of the distance to it (at least 5 km):
-an honest "somewhere ahead", not a strip.
+**Where.** The candidate strips at time t are the clandestine strips of the airstrip catalogue already known at t
+(first seen before t: the catalogue a live system would hold, earlier runs included). Registered airfields are not
+candidates: the air bridge lands where no one sees it. A GPS-guided plane flies nearly straight at its strip, so
+each candidate is weighed by how well the bearing to it agrees with the aircraft's course (a Gaussian in the angle
+off the nose, wider when the strip is close because a track's course is noisy and the final turn is not yet flown;
+in the simulated scenarios the course at the alert is often 15-70 degrees off the bearing to the strip, which the
+site's spread below accounts for), by how far it is, and by its history: a strip already used by earlier flights is
+the likeliest destination (air-bridge crews reuse strips until they are cratered). Only strips with that history
+are candidates: a landing counts when the flight's inbound score had reached the operating threshold before it
+landed (earlier runs' landings, which the catalogue keeps without saying who landed, all count). A strip that only
+mission planes, helicopters or villagers used is not where the police should be sent, and pointing at one makes the
+ETA wrong as well. When no known strip lies ahead the site is the dead-reckoned position at the ETA, with an
+uncertainty of a third of the distance to it (at least 5 km, and widened by the spread below): an honest
+"somewhere ahead", not a strip.
 
 **When.** With a strip: ETA = now + distance / ground speed + the slow-down of the approach, and a window that
 grows with the time still to fly. Without one, the flight's own timing is the best guide: the air bridge lands
@@ -46,6 +46,7 @@ strips ahead only; the flight may still land on a strip no one has seen yet, whi
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,13 +128,16 @@ class EtaWindow:
 class SiteSpread:
     """How far off predicted sites are, fitted in training: the 1-sigma error as a fraction of the distance from
     the aircraft to the predicted site, per ETA basis (``strip``: a catalogue strip; ``dawn``, ``typical``: a
-    dead-reckoned site). The defaults are the fit of 23 Nov 2026 rounded up (0.60, 0.53, 0.47)."""
+    dead-reckoned site). The defaults, for model files without a fit, are close to that of 23 Nov 2026 (0.61,
+    0.54, 0.48)."""
 
     strip_fraction: float = 0.6
     dawn_fraction: float = 0.55
     typical_fraction: float = 0.5
 
-    def sigma_m(self, basis, distance_m) -> np.ndarray:
+    def sigma_m(self, basis: Sequence[str], distance_m) -> np.ndarray:
+        """The 1-sigma site error (m) for each prediction's basis and distance ahead (an unknown basis takes the
+        largest fraction)."""
         fraction = {"strip": self.strip_fraction, "dawn": self.dawn_fraction, "typical": self.typical_fraction}
         f = np.array([fraction.get(str(b), max(fraction.values())) for b in basis], float)
         return f * np.nan_to_num(np.asarray(distance_m, float), nan=0.0)
@@ -425,10 +429,10 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
     the aircraft to the predicted site), ``site_probability``, ``eta_basis`` and ``explanations``: the legitimate
     explanations the track so far does not rule out).
 
-    One alert per flight, raised at the first update at which the flight is airborne, has not landed, has at
-    least :data:`MIN_UPDATES_TO_ALERT` updates and reaches the model's ``alert_threshold`` (inbound log-odds) on
-    its track so far. ``predicted_site`` (``airstrip_id`` null when no known strip is ahead), ``eta`` and
-    ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the refined
+    One alert per tracker flight (:func:`alert_keys`), raised at the first update at which the flight is airborne,
+    has not landed, has at least :data:`MIN_UPDATES_TO_ALERT` updates and reaches the model's ``alert_threshold``
+    (inbound log-odds) on its track so far. ``predicted_site`` (``airstrip_id`` null when no known strip is
+    ahead), ``eta`` and ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the refined
     prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
     airstrip_id, sigma_site_m, site_distance_m, eta_basis}``.
     """
@@ -454,7 +458,8 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
         updates = [{"t": float(r.t), "score": round(float(r.inbound_score), 4), "eta": float(r.eta),
                     "eta_window_s": float(r.eta_window_s), "lat": float(r.site_lat), "lon": float(r.site_lon),
                     "airstrip_id": None if pd.isna(r.airstrip_id) else str(r.airstrip_id),
-                    "sigma_site_m": round(float(r.sigma_site_m), 1), "site_distance_m": round(float(r.site_distance_m), 1),
+                    "sigma_site_m": round(float(r.sigma_site_m), 1),
+                    "site_distance_m": round(float(r.site_distance_m), 1),
                     "eta_basis": str(r.eta_basis)}
                    for r in mine.iloc[1:].itertuples()]
         track_ids = list(dict.fromkeys(states.loc[states["alert_key"] == flight, "track_id"].astype(str)))

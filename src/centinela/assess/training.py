@@ -279,8 +279,9 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
 
     A flight (the warning's alert key: the tracker's flight) would be alerted at threshold θ when its out-of-fold
     inbound log-odds reaches θ at an update, with at least :data:`~centinela.alerts.warning.MIN_UPDATES_TO_ALERT`
-    updates, before it lands. Flights that are not inbound air-bridge flights and reach θ are false alerts. The threshold is on the log-odds, which is
-    continuous, rather than on the calibrated probability, whose isotonic steps tie many flights.
+    updates, before it lands. Flights that are not inbound air-bridge flights and reach θ are false alerts. The
+    threshold is on the log-odds, which is continuous, rather than on the calibrated probability, whose isotonic
+    steps tie many flights.
     """
     from centinela.alerts.warning import MIN_UPDATES_TO_ALERT
 
