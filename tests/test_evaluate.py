@@ -281,6 +281,21 @@ def test_alerts_late_false_and_misplaced(truth):
     assert a["alert_eta_error_median_s"] == pytest.approx(900.0)
 
 
+def test_outcome_labels_are_checked_against_the_truth(truth):
+    outputs = make_outputs(truth)
+    o = evaluate_frames(truth, outputs)["outcomes"]
+    # Both planes landed where and when predicted, and the events say so.
+    assert o == {"alert_outcomes_labelled": 2, "alert_outcome_agreement_fraction": 1.0,
+                 "alert_outcome_false_failures": 0}
+    # One plane's ground stop is placed 20 km off: the outputs call it diverted, the truth says it arrived.
+    events = outputs.events.copy()
+    first = events.index[events["track_ids"].map(lambda ids: ids == ["T-N1"])][0]
+    events.loc[first, "lat"] = events.loc[first, "lat"] + 20_000.0 / 111_195.0
+    outputs.events = events
+    o = evaluate_frames(truth, outputs)["outcomes"]
+    assert o["alert_outcome_false_failures"] == 1 and o["alert_outcome_agreement_fraction"] == 0.5
+
+
 def test_stated_site_uncertainty_is_checked_against_the_landing(truth):
     outputs = make_outputs(truth)
     assert evaluate_frames(truth, outputs)["alerts"]["alert_site_within_2sigma_fraction"] is None  # none stated

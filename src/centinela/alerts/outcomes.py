@@ -11,8 +11,8 @@ For every alert the first landing or ground stop of the alert's flight after the
 - ``unknown`` — the data cannot say: they end before the ETA window closed, or the flight vanished close
   to the site while still heading for it (it may have landed where no sensor saw it).
 
-The alert's flight is its ``flight_id`` (the key :func:`centinela.assess.indicators.flight_keys` gives, linking
-tracks across gaps and ground stops) and its ``track_ids``. Failure for the leak statistics is ``aborted`` or
+The alert's flight is its ``track_ids`` and the tracks of its ``flight_id`` (the tracker's flight, the key
+:func:`centinela.alerts.warning.alert_keys` gives, linking tracks across gaps). Failure for the leak statistics is ``aborted`` or
 ``diverted``; ``unknown`` carries no evidence either way.
 
 >>> import pandas as pd
@@ -63,7 +63,7 @@ def alert_outcomes(alerts: pd.DataFrame, events: pd.DataFrame | None,
     if alerts is None or len(alerts) == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c == "t_outcome" else "string") for c in OUTCOME_COLUMNS})
     events = _usable_events(events)
-    track_flight = _track_flights(tracks, events)
+    track_flight = _track_flights(tracks)
     data_end = _data_end(tracks, events)
     last_updates = _last_updates(tracks)  # once: the loop below is per alert, the tracks may be millions of rows
     rows = []
@@ -90,14 +90,14 @@ def _usable_events(events: pd.DataFrame | None) -> pd.DataFrame:
     return ev.sort_values("t", kind="stable").reset_index(drop=True)
 
 
-def _track_flights(tracks: pd.DataFrame | None, events: pd.DataFrame) -> pd.Series | None:
-    """track_id -> flight key, the same key the warning gives an alert's ``flight_id``."""
+def _track_flights(tracks: pd.DataFrame | None) -> pd.Series | None:
+    """track_id -> the tracker's flight, the key the warning gives an alert's ``flight_id``."""
     if tracks is None or len(tracks) == 0:
         return None
-    from centinela.assess.indicators import flight_keys
+    from centinela.alerts.warning import alert_keys
 
-    keys = flight_keys(tracks, events)
-    return pd.Series(keys.astype(str).to_numpy(), index=keys.index.astype(str))
+    per_track = tracks.drop_duplicates("track_id")
+    return pd.Series(alert_keys(per_track), index=per_track["track_id"].astype(str).to_numpy())
 
 
 def _data_end(tracks: pd.DataFrame | None, events: pd.DataFrame) -> float:

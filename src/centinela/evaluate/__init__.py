@@ -31,6 +31,7 @@ from centinela.evaluate.association import associate_tracks
 from centinela.evaluate.common import output_missing, scenario_days, scenario_frame
 from centinela.evaluate.gospa import gospa_metrics
 from centinela.evaluate.landings import landing_metrics
+from centinela.evaluate.outcomes import outcome_metrics
 
 __all__ = ["evaluate", "evaluate_frames", "metrics_table", "reliability_curve"]
 
@@ -82,8 +83,20 @@ def evaluate_frames(
         "airstrips": airstrip_metrics(truth, present("airstrips")),
         "assessment": assessment_metrics(present("assessments"), association),
         "alerts": alert_metrics(truth, present("alerts"), association, days),
+        "outcomes": outcome_metrics(truth, present("alerts"), association, _outcome_labels(outputs, present)),
         "tracking": gospa_metrics(truth, tracks, frame),
     }
+
+
+def _outcome_labels(outputs: model.Outputs, present) -> pd.DataFrame | None:
+    """What :func:`centinela.alerts.outcomes.alert_outcomes` says became of each alert (None without alerts,
+    events or tracks)."""
+    alerts, events, tracks = present("alerts"), present("events"), present("tracks")
+    if alerts is None or events is None or tracks is None:
+        return None
+    from centinela.alerts.outcomes import alert_outcomes
+
+    return alert_outcomes(alerts, events, tracks)
 
 
 def reliability_curve(truth: model.Truth, outputs: model.Outputs) -> pd.DataFrame | None:
