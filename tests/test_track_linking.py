@@ -85,3 +85,18 @@ def test_same_mode_s_address_links_and_a_different_one_does_not():
     flights = {icao: set(rows) for icao, rows in tracks.groupby("icao24").flight_id}
     assert len(flights["e80001"]) == 1
     assert flights["e80999"].isdisjoint(flights["e80001"])
+
+
+def test_one_address_on_two_legs_or_in_two_places_is_two_flights():
+    rx = model.Sensor("ADSB-1", "adsb", -12.5, -73.8, 800.0)
+    first = path(300.0, east_km=0, north_km=0)
+    # The same airframe's next leg: back on 10 minutes later nearby, under a new callsign.
+    next_leg = path(300.0, east_km=25, north_km=0, t_start_s=300.0 + 600.0)
+    # The same (reused or garbled) address 400 km away two minutes after the first track ended.
+    elsewhere = path(300.0, east_km=0, north_km=400, t_start_s=300.0 + 120.0)
+    adsb = pd.concat([adsb_messages(first, "e80001", "SKU101"), adsb_messages(next_leg, "e80001", "SKU102")])
+    tracks = track(scenario([rx], adsb=adsb.sort_values("t", ignore_index=True)))
+    assert tracks.groupby("callsign").flight_id.first().nunique() == 2, "a new callsign is a new flight"
+    adsb = pd.concat([adsb_messages(first, "e80002"), adsb_messages(elsewhere, "e80002")])
+    tracks = track(scenario([rx], adsb=adsb.sort_values("t", ignore_index=True)))
+    assert tracks.track_id.nunique() == 2 and tracks.flight_id.nunique() == 2, "no aircraft flies 400 km in 2 min"

@@ -88,11 +88,18 @@ def _with_hindsight(frame: pd.DataFrame, links: list[tuple[int, int]], max_gap_s
         frame[name] = frame.groupby("track_id", sort=False)[name].ffill()
         frame[name] = frame.groupby("track_id", sort=False)[name].bfill()
     by_track = frame.groupby("track_id", sort=False)
-    summary = by_track.agg(first_t=("t", "min"), last_t=("t", "max"), icao24=("icao24", "last"))
+    summary = by_track.agg(first_t=("t", "min"), last_t=("t", "max"), icao24=("icao24", "last"),
+                           callsign=("callsign", "last"), first_lat=("lat", "first"), first_lon=("lon", "first"),
+                           last_lat=("lat", "last"), last_lon=("lon", "last"))
     numbers = summary.index.str[1:].astype(np.int64).to_numpy()
-    icao = summary["icao24"].astype(object).where(summary["icao24"].notna(), None).to_numpy()
-    flights = flight_numbers(numbers, summary["first_t"].to_numpy(), summary["last_t"].to_numpy(), icao,
-                             links, max_gap_s=max_gap_s)
+
+    def identity(name: str) -> np.ndarray:
+        return summary[name].astype(object).where(summary[name].notna(), None).to_numpy()
+
+    flights = flight_numbers(numbers, summary["first_t"].to_numpy(), summary["last_t"].to_numpy(),
+                             identity("icao24"), links, max_gap_s=max_gap_s, callsign=identity("callsign"),
+                             first_latlon=summary[["first_lat", "first_lon"]].to_numpy(float),
+                             last_latlon=summary[["last_lat", "last_lon"]].to_numpy(float))
     flight_of = pd.Series("F" + pd.Series(flights).astype(str).to_numpy(), index=summary.index)
     frame["flight_id"] = frame["track_id"].map(flight_of).astype("string")
     return frame

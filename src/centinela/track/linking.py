@@ -34,6 +34,14 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from centinela.geo.frames import haversine_m
+
+# No aircraft in this airspace flies faster over the ground than this (an airliner at Mach 0.85 with a 100 kt
+# tailwind is ~300 m/s): two tracks further apart than it could fly in their gap are two aircraft.
+MAX_GROUND_SPEED_MPS = 350.0
+# Positions at a track's ends may be off by a few kilometres (a track's first plots, a radar's range bias).
+LINK_POSITION_SLACK_M = 10_000.0
+
 
 @dataclass
 class LinkEnds:
@@ -68,6 +76,8 @@ def link_cost(
     cost = np.minimum(stop_cost, flight_cost)
     same_address = (old_last.icao24[:, None] == new_first.icao24[None, :]) & ~_conflict(old_last.icao24, new_first.icao24)
     same_address &= pd.notna(old_last.icao24)[:, None]
+    # ... unless no aircraft could have flown that far in the gap: a garbled or reused address.
+    same_address &= np.hypot(delta[..., 0], delta[..., 1]) <= MAX_GROUND_SPEED_MPS * np.maximum(gap, 0.0) + LINK_POSITION_SLACK_M
     cost = np.where(same_address, 0.0, cost)
     plausible = (gap >= 0.0) & (gap <= max_gap_s) & (cost <= 1.0)
     plausible &= ~_conflict(old_last.icao24, new_first.icao24) & ~_conflict(old_last.callsign, new_first.callsign)
@@ -86,15 +96,25 @@ def match_links(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def flight_numbers(
     track_no: np.ndarray, first_t: np.ndarray, last_t: np.ndarray, icao24: np.ndarray,
-    links: list[tuple[int, int]], *, max_gap_s: float,
+    links: list[tuple[int, int]], *, max_gap_s: float, callsign: np.ndarray | None = None,
+    first_latlon: np.ndarray | None = None, last_latlon: np.ndarray | None = None,
 ) -> np.ndarray:
     """The flight of each track: tracks joined by a link, or by the same Mode S address with a gap of at most
     ``max_gap_s`` between one's end and the next's start, form one flight, numbered by its first track.
+
+    Two tracks with the same address are still two flights when their callsigns differ (an airframe's next leg
+    after a quick turn-round) or, given the tracks' ``first_latlon`` / ``last_latlon`` ((n, 2) degrees), when no
+    aircraft could have flown from one's end to the next's start in the gap (:data:`MAX_GROUND_SPEED_MPS`): a
+    garbled or reused address, not one aircraft.
 
     >>> flight_numbers(np.array([1, 2, 3, 4]), np.array([0.0, 100.0, 5000.0, 20.0]),
     ...                np.array([50.0, 200.0, 6000.0, 90.0]), np.array(["a", "a", "a", None], object),
     ...                [(2, 4)], max_gap_s=1800.0).tolist()
     [1, 1, 3, 1]
+    >>> far = np.array([[-12.0, -74.0], [-14.5, -74.0]])   # 278 km apart, 100 s later: two aircraft
+    >>> flight_numbers(np.array([1, 2]), np.array([0.0, 150.0]), np.array([50.0, 200.0]),
+    ...                np.array(["a", "a"], object), [], max_gap_s=1800.0, first_latlon=far, last_latlon=far).tolist()
+    [1, 2]
     """
     n = len(track_no)
     if n == 0:
@@ -107,6 +127,13 @@ def flight_numbers(
         same = icao24[order[1:]] == icao24[order[:-1]]
         gap = first_t[order[1:]] - last_t[order[:-1]]
         chain = same & (gap <= max_gap_s)
+        if callsign is not None:
+            later, earlier = callsign[order[1:]], callsign[order[:-1]]
+            chain &= ~(pd.notna(later) & pd.notna(earlier) & (later != earlier))
+        if first_latlon is not None and last_latlon is not None:
+            a, b = last_latlon[order[:-1]], first_latlon[order[1:]]
+            chain &= haversine_m(a[:, 0], a[:, 1], b[:, 0], b[:, 1]) <= (
+                MAX_GROUND_SPEED_MPS * np.maximum(gap, 0.0) + LINK_POSITION_SLACK_M)
         edges.append(np.stack([track_no[order[:-1]][chain], track_no[order[1:]][chain]], axis=1))
     pairs = np.concatenate(edges)
     pairs = pairs[np.isin(pairs, track_no).all(axis=1)]
