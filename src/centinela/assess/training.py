@@ -288,7 +288,7 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
     days = sum(m["days"] for m in material)
     usable = air[air["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT]
     best = usable.groupby(["scenario", "alert_key"]).agg(score=("oof_log_odds", "max"), narco=("narco", "max"),
-                                                      inbound=("inbound_narco", "max"))
+                                                         inbound=("inbound_narco", "max"))
     narco = best["narco"].fillna(0).to_numpy(int) == 1
     inbound = best["inbound"].to_numpy(int) == 1
     scores = best["score"].to_numpy(float)
