@@ -27,6 +27,9 @@ The alert's flight is its ``track_ids`` and the tracks of its ``flight_id`` (the
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -49,6 +52,32 @@ ETA_MARGIN_S = 900.0
 TURNED_BACK_OFF_COURSE_DEG = 90.0
 # Below this speed a track's course says nothing (the last plots of a landing roll, or noise).
 MIN_COURSE_SPEED_MPS = 15.0
+
+
+@dataclass(frozen=True)
+class ArrivalTest:
+    """Where and until when a landing counts as the alerted flight arriving: within ``radius_m`` of the predicted
+    site (:data:`SITE_SIGMAS` times the alert's site uncertainty, at least :data:`ARRIVAL_RADIUS_MIN_M`) and no
+    later than ``window_end`` (the ETA window's end plus :data:`ETA_MARGIN_S`)."""
+
+    lat: float
+    lon: float
+    radius_m: float
+    window_end: float
+
+    @classmethod
+    def of(cls, alert: Mapping) -> ArrivalTest:
+        site = alert.get("predicted_site") if isinstance(alert.get("predicted_site"), Mapping) else {}
+        sigma = pd.to_numeric(pd.Series([alert.get("sigma_site_m")]), errors="coerce").fillna(0.0).iloc[0]
+        return cls(float(site.get("lat", np.nan) or np.nan), float(site.get("lon", np.nan) or np.nan),
+                   max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS * float(sigma)),
+                   float(alert["eta"]) + 0.5 * float(alert["eta_window_s"]) + ETA_MARGIN_S)
+
+    def distance_m(self, lat: float, lon: float) -> float:
+        return float(haversine_m(self.lat, self.lon, float(lat), float(lon)))
+
+    def arrived(self, lat: float, lon: float, t: float) -> bool:
+        return self.distance_m(lat, lon) <= self.radius_m and float(t) <= self.window_end
 
 
 def alert_outcomes(alerts: pd.DataFrame, events: pd.DataFrame | None,
@@ -125,20 +154,16 @@ def _belongs(events: pd.DataFrame, alert: dict, members: set[str]) -> np.ndarray
 
 def _outcome(alert: dict, members: set[str], events: pd.DataFrame, last_updates: pd.DataFrame | None,
              data_end: float) -> dict:
-    site = alert.get("predicted_site") if isinstance(alert.get("predicted_site"), dict) else {}
-    site_lat, site_lon = float(site.get("lat", np.nan) or np.nan), float(site.get("lon", np.nan) or np.nan)
-    sigma = alert.get("sigma_site_m")
-    sigma = float(sigma) if sigma is not None and np.isfinite(float(sigma)) else 0.0
-    radius_m = max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS * sigma)
+    test = ArrivalTest.of(alert)
+    site_lat, site_lon, radius_m, window_end = test.lat, test.lon, test.radius_m, test.window_end
     t_issued = float(alert["t_issued"])
-    window_end = float(alert["eta"]) + 0.5 * float(alert["eta_window_s"]) + ETA_MARGIN_S
     mine = events[_belongs(events, alert, members)] if len(events) else events
     after = mine[pd.to_numeric(mine["t"], errors="coerce").to_numpy(float) >= t_issued] if len(mine) else mine
 
     landings = after[after["kind"].astype(str).isin(LANDING_KINDS).to_numpy(bool)] if len(after) else after
     if len(landings):
         first = landings.iloc[0]
-        d_m = float(haversine_m(site_lat, site_lon, float(first["lat"]), float(first["lon"])))
+        d_m = test.distance_m(first["lat"], first["lon"])
         t = float(first["t"])
         where = f"{first['kind']} {d_m / 1000:.1f} km from the predicted site"
         if d_m > radius_m:

@@ -334,13 +334,19 @@ def suspect_landings(rows: pd.DataFrame, events: pd.DataFrame | None, threshold_
 def landed_by(rows: pd.DataFrame, events: pd.DataFrame | None, key: str = "flight") -> np.ndarray:
     """Whether the flight (``rows[key]``) of each update had landed (a landing or ground stop began) at or before
     it."""
+    return rows["t"].to_numpy(float) >= _first_landing_t(rows, events, key)
+
+
+def _first_landing_t(rows: pd.DataFrame, events: pd.DataFrame | None, key: str) -> np.ndarray:
+    """For each update, when its flight (``rows[key]``) first landed or began a ground stop (inf: never)."""
+    never = np.full(len(rows), np.inf)
     if events is None or len(events) == 0:
-        return np.zeros(len(rows), bool)
+        return never
     ev = event_flights(rows.assign(flight=rows[key]), events, LANDING_KINDS)
     if len(ev) == 0:
-        return np.zeros(len(rows), bool)
+        return never
     first = ev.groupby(ev["flight"].astype(str))["t"].min()
-    return rows["t"].to_numpy(float) >= first.reindex(rows[key].astype(str)).to_numpy(float)
+    return first.reindex(rows[key].astype(str)).fillna(np.inf).to_numpy(float)
 
 
 def alert_keys(rows: pd.DataFrame) -> np.ndarray:
@@ -359,15 +365,10 @@ def alert_keys(rows: pd.DataFrame) -> np.ndarray:
 def alert_landed(rows: pd.DataFrame, events: pd.DataFrame | None) -> np.ndarray:
     """Whether each update comes after a landing that ends its warning: its own tracker flight's (``alert_key``),
     or its joined flight's when the update's track began after that landing (the departure after a stop)."""
-    own = landed_by(rows, events, "alert_key")
-    joined = landed_by(rows, events, "flight")
-    if not joined.any():
-        return own
     t = rows["t"].to_numpy(float)
+    joined_t = _first_landing_t(rows, events, "flight")
     track_start = rows.groupby(rows["track_id"].astype(str))["t"].transform("min").to_numpy(float)
-    # The first landing time of the joined flight, at each update: the earliest update marked landed.
-    landed_t = pd.Series(np.where(joined, t, np.inf)).groupby(rows["flight"].astype(str).to_numpy()).transform("min")
-    return own | (joined & (track_start >= landed_t.to_numpy(float)))
+    return landed_by(rows, events, "alert_key") | ((t >= joined_t) & (track_start >= joined_t))
 
 
 # An indicator is named in an alert when it adds at least this much to the log-odds (a factor of ~1.2 in odds).

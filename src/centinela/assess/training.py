@@ -26,7 +26,7 @@ import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -250,8 +250,15 @@ def fit(material: list[dict], *, progress: Progress | None = None) -> ModelFile:
     report("fit", 0.5)
 
     threshold, threshold_info = choose_threshold(material, inbound_model, air)
-    provisional = ModelFile(flight_model, inbound_model, threshold, asdict(EtaWindow()))
-    window, window_info, predictions = fit_eta_window(material, provisional)
+    # The alerts a provisional model (default widths) raises are what the ETA window and the site spread are
+    # fitted on: the widths change neither which alerts are raised nor where they point.
+    window = EtaWindow()
+    sun = landing_sun_elevation(material)
+    if sun is not None:
+        window.landing_sun_elevation_deg = sun
+    provisional = ModelFile(flight_model, inbound_model, threshold, asdict(window))
+    predictions = alert_predictions(material, provisional)
+    window, window_info = fit_eta_window(predictions, window)
     spread, spread_info = fit_site_spread(predictions)
     result = ModelFile(flight_model, inbound_model, threshold, asdict(window), site_spread=asdict(spread))
 
@@ -318,31 +325,29 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
     return threshold, info
 
 
-def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWindow, dict, pd.DataFrame]:
-    """Fit the ETA parameters on the training scenarios; also return the predictions they were fitted on
-    (``basis, to_go, err, w, site_ok, at_issue, site_err_m, site_distance_m``) for :func:`fit_site_spread`.
-
-    The landing sun elevation is the median sun elevation at the true air-bridge landings in Peru. The widths are
-    then fitted on the alerts the provisional model raises: for each basis (strip, dawn, typical) the width that
-    puts :data:`ETA_WINDOW_COVERAGE` of the alerted landings inside ``eta ± width/2``, over the prediction at issue
-    and every update, each alert weighing the same (the typical time to go: at issue only).
-    """
-    from centinela.alerts.warning import warn
+def landing_sun_elevation(material: list[dict]) -> float | None:
+    """The median sun elevation at the true air-bridge landings in Peru (None without any)."""
     from centinela.assess.solar import sun_elevation_deg
+
+    landings = pd.concat([_peru_narco_landings(m["truth"]) for m in material], ignore_index=True)
+    if len(landings) == 0:
+        return None
+    sun = sun_elevation_deg(landings["t"].to_numpy(float), landings["lat"].to_numpy(float),
+                            landings["lon"].to_numpy(float))
+    return round(float(np.median(sun)), 2)
+
+
+def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFrame:
+    """Every prediction (at issue and at each update) of the alerts ``provisional`` raises on the training
+    scenarios, against the landing it concerns: ``basis, to_go, err, w, site_ok, at_issue, site_err_m,
+    site_distance_m`` (times in s, distances in m; each alert's predictions weigh 1 together)."""
+    from centinela.alerts.warning import warn
     from centinela.evaluate.alerts import concerned_flights
     from centinela.evaluate.association import associate_tracks
     from centinela.evaluate.common import scenario_frame
     from centinela.geo.frames import haversine_m
 
-    landings = pd.concat([_peru_narco_landings(m["truth"]) for m in material], ignore_index=True)
-    window = EtaWindow()
-    if len(landings):
-        sun = sun_elevation_deg(landings["t"].to_numpy(float), landings["lat"].to_numpy(float),
-                                landings["lon"].to_numpy(float))
-        window.landing_sun_elevation_deg = round(float(np.median(sun)), 2)
-    provisional.eta_window = asdict(window)
-
-    samples = []  # (basis, to_go_s, signed error_s, weight, site_ok, at_issue, site error m, site distance m)
+    samples = []
     for m in material:
         alerts = warn(m["scenario"], m["outputs"], terrain=m["terrain"], registered=m["registered"],
                       model_file=provisional)
@@ -357,24 +362,32 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
                 continue
             lands = mine_landings[mine_landings["truth_id"].astype(str) == str(truth_id)]
             predictions = [{"t": a["t_issued"], "eta": a["eta"], "lat": a["predicted_site"]["lat"],
-                            "lon": a["predicted_site"]["lon"], "basis": a["eta_basis"],
-                            "site_distance_m": a["site_distance_m"]}]
-            predictions += [{**u, "basis": u["eta_basis"]} for u in a["updates"]]
+                            "lon": a["predicted_site"]["lon"], "eta_basis": a["eta_basis"],
+                            "site_distance_m": a["site_distance_m"]}, *a["updates"]]
             rows = []
             for k, p in enumerate(predictions):
                 after = lands[lands["t"] >= p["t"]]
                 if len(after):
                     land = after.iloc[0]
                     site_err = float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"]))
-                    rows.append((p["basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
+                    rows.append((p["eta_basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
                                  site_err <= 2_000.0, k == 0, site_err, float(p["site_distance_m"])))
-            for basis, to_go, err, ok, at_issue, site_err, distance in rows:
-                samples.append((basis, to_go, err, 1.0 / len(rows), ok, at_issue, site_err, distance))
+            samples += [(basis, to_go, err, 1.0 / len(rows), ok, at_issue, site_err, distance)
+                        for basis, to_go, err, ok, at_issue, site_err, distance in rows]
+    return pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue", "site_err_m",
+                                          "site_distance_m"])
+
+
+def fit_eta_window(predictions: pd.DataFrame, window: EtaWindow) -> tuple[EtaWindow, dict]:
+    """The ETA window's widths fitted on the training alerts' ``predictions`` (:func:`alert_predictions`),
+    starting from ``window``: for each basis (strip, dawn, typical) the width that puts
+    :data:`ETA_WINDOW_COVERAGE` of the alerted landings inside ``eta ± width/2``, over the prediction at issue and
+    every update, each alert weighing the same (the typical time to go: at issue only)."""
+    window = replace(window)
     info: dict = {"eta_landing_sun_elevation_deg": window.landing_sun_elevation_deg}
-    df = pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue", "site_err_m",
-                                        "site_distance_m"])
-    if not samples:
-        return window, {**info, "eta_window_fit_samples": 0}, df
+    df = predictions
+    if len(df) == 0:
+        return window, {**info, "eta_window_fit_samples": 0}
     strip = df[df["basis"] == "strip"]
     if len(strip) >= MIN_WINDOW_SAMPLES:
         need = 2.0 * np.abs(strip["err"].to_numpy())
@@ -399,7 +412,7 @@ def fit_eta_window(material: list[dict], provisional: ModelFile) -> tuple[EtaWin
         "eta_fit_samples_by_basis": {k: int(v) for k, v in df["basis"].fillna("none").value_counts().items()},
         "train_site_within_2km_fraction_all_predictions": round(float(np.average(df["site_ok"], weights=df["w"])), 4),
     })
-    return window, info, df
+    return window, info
 
 
 def fit_site_spread(predictions: pd.DataFrame) -> tuple[SiteSpread, dict]:

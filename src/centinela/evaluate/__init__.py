@@ -83,15 +83,16 @@ def evaluate_frames(
         "airstrips": airstrip_metrics(truth, present("airstrips")),
         "assessment": assessment_metrics(present("assessments"), association),
         "alerts": alert_metrics(truth, present("alerts"), association, days),
-        "outcomes": outcome_metrics(truth, present("alerts"), association, _outcome_labels(outputs, present)),
+        "outcomes": outcome_metrics(truth, present("alerts"), association,
+                                    _outcome_labels(present("alerts"), present("events"), tracks)),
         "tracking": gospa_metrics(truth, tracks, frame),
     }
 
 
-def _outcome_labels(outputs: model.Outputs, present) -> pd.DataFrame | None:
+def _outcome_labels(alerts: pd.DataFrame | None, events: pd.DataFrame | None,
+                    tracks: pd.DataFrame | None) -> pd.DataFrame | None:
     """What :func:`centinela.alerts.outcomes.alert_outcomes` says became of each alert (None without alerts,
     events or tracks)."""
-    alerts, events, tracks = present("alerts"), present("events"), present("tracks")
     if alerts is None or events is None or tracks is None:
         return None
     from centinela.alerts.outcomes import alert_outcomes

@@ -3,10 +3,9 @@
 Leak statistics count an alert as a failure when its flight was labelled ``aborted`` or ``diverted``, so a
 wrong failure is evidence against the units that received the alert. The labels come from the outputs alone;
 here each alert that concerns an air-bridge flight (:func:`~centinela.evaluate.alerts.concerned_flights`) gets
-the label the truth gives with the same rule: its first true landing at or after ``t_issued`` (landings
-outside radar range, such as at home in Bolivia, are left out by the caller) decides ``arrived`` (within
-``max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS × sigma_site_m)`` of the predicted site, no later than the ETA window's
-end plus ``ETA_MARGIN_S``), ``diverted`` (elsewhere or later), or ``aborted`` (none).
+the label the truth gives with the same rule (:class:`~centinela.alerts.outcomes.ArrivalTest`): its first true
+landing at or after ``t_issued`` (landings outside radar range, such as at home in Bolivia, are left out by the
+caller) decides ``arrived`` (it passes the test), ``diverted`` (elsewhere or later), or ``aborted`` (none).
 
 Metrics (section ``outcomes``): ``alert_outcomes_labelled`` (alerts with an output label other than
 ``unknown`` and a truth label), ``alert_outcome_agreement_fraction`` (the share of those whose labels agree) and
@@ -34,11 +33,10 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.alerts.outcomes import ARRIVAL_RADIUS_MIN_M, ETA_MARGIN_S, FAILURES, SITE_SIGMAS
+from centinela.alerts.outcomes import FAILURES, ArrivalTest
 from centinela.evaluate.alerts import concerned_flights
 from centinela.evaluate.common import number, ratio
 from centinela.evaluate.landings import true_landings
-from centinela.geo.frames import haversine_m
 
 
 def truth_outcomes(truth: model.Truth, alerts: pd.DataFrame, association: pd.DataFrame) -> pd.Series:
@@ -57,12 +55,7 @@ def truth_outcomes(truth: model.Truth, alerts: pd.DataFrame, association: pd.Dat
             out.iloc[i] = "aborted"
             continue
         land = mine.iloc[0]
-        site = alert["predicted_site"] if isinstance(alert.get("predicted_site"), dict) else {}
-        sigma = pd.to_numeric(pd.Series([alert.get("sigma_site_m")]), errors="coerce").fillna(0.0).iloc[0]
-        radius = max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS * float(sigma))
-        d = float(haversine_m(float(site.get("lat", np.nan)), float(site.get("lon", np.nan)), land["lat"], land["lon"]))
-        window_end = float(alert["eta"]) + 0.5 * float(alert["eta_window_s"]) + ETA_MARGIN_S
-        out.iloc[i] = "arrived" if d <= radius and float(land["t"]) <= window_end else "diverted"
+        out.iloc[i] = "arrived" if ArrivalTest.of(alert).arrived(land["lat"], land["lon"], land["t"]) else "diverted"
     return out
 
 

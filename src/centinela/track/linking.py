@@ -54,11 +54,20 @@ class LinkEnds:
     callsign: np.ndarray  # (n,) object, None when unknown
 
 
+def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where both identities are known and differ (element by element, broadcast)."""
+    return pd.notna(a) & pd.notna(b) & (a != b)
+
+
 def _conflict(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) True where both identities are known and differ."""
-    known_a, known_b = pd.notna(a), pd.notna(b)
-    differ = a[:, None] != b[None, :]
-    return known_a[:, None] & known_b[None, :] & differ
+    """(len(a), len(b)) :func:`_differ` of every pair."""
+    return _differ(a[:, None], b[None, :])
+
+
+def _reachable(distance_m: np.ndarray, gap_s: np.ndarray) -> np.ndarray:
+    """Whether one aircraft could have covered ``distance_m`` in ``gap_s`` (:data:`MAX_GROUND_SPEED_MPS`, with
+    :data:`LINK_POSITION_SLACK_M` for the ends' position errors)."""
+    return distance_m <= MAX_GROUND_SPEED_MPS * np.maximum(gap_s, 0.0) + LINK_POSITION_SLACK_M
 
 
 def link_cost(
@@ -77,7 +86,7 @@ def link_cost(
     same_address = (old_last.icao24[:, None] == new_first.icao24[None, :]) & ~_conflict(old_last.icao24, new_first.icao24)
     same_address &= pd.notna(old_last.icao24)[:, None]
     # ... unless no aircraft could have flown that far in the gap: a garbled or reused address.
-    same_address &= np.hypot(delta[..., 0], delta[..., 1]) <= MAX_GROUND_SPEED_MPS * np.maximum(gap, 0.0) + LINK_POSITION_SLACK_M
+    same_address &= _reachable(np.hypot(delta[..., 0], delta[..., 1]), gap)
     cost = np.where(same_address, 0.0, cost)
     plausible = (gap >= 0.0) & (gap <= max_gap_s) & (cost <= 1.0)
     plausible &= ~_conflict(old_last.icao24, new_first.icao24) & ~_conflict(old_last.callsign, new_first.callsign)
@@ -128,12 +137,10 @@ def flight_numbers(
         gap = first_t[order[1:]] - last_t[order[:-1]]
         chain = same & (gap <= max_gap_s)
         if callsign is not None:
-            later, earlier = callsign[order[1:]], callsign[order[:-1]]
-            chain &= ~(pd.notna(later) & pd.notna(earlier) & (later != earlier))
+            chain &= ~_differ(callsign[order[1:]], callsign[order[:-1]])
         if first_latlon is not None and last_latlon is not None:
             a, b = last_latlon[order[:-1]], first_latlon[order[1:]]
-            chain &= haversine_m(a[:, 0], a[:, 1], b[:, 0], b[:, 1]) <= (
-                MAX_GROUND_SPEED_MPS * np.maximum(gap, 0.0) + LINK_POSITION_SLACK_M)
+            chain &= _reachable(haversine_m(a[:, 0], a[:, 1], b[:, 0], b[:, 1]), gap)
         edges.append(np.stack([track_no[order[:-1]][chain], track_no[order[1:]][chain]], axis=1))
     pairs = np.concatenate(edges)
     pairs = pairs[np.isin(pairs, track_no).all(axis=1)]
