@@ -275,3 +275,74 @@ def test_a_track_start_known_only_to_kilometres_does_not_confirm_a_stop():
     assert not (events["kind"] == "ground_stop").any()
     landings = events[events["kind"] == "landing"]
     assert len(landings) == 1 and haversine_m(landings["lat"].iloc[0], landings["lon"].iloc[0], *SITE) < 1_000.0
+
+
+# A primary radar on the ridge 20 km east of the valley: over the valley it sees nothing below ~2,500 m, so a
+# plane coming down to the strip is lost far out, and one leaving it is first seen in its climbing orbit.
+RIDGE_RADAR = Sensor("PSR-R", "psr", -12.60, -73.7158, 3_500.0, scan_s=10.0, range_max_m=200_000.0, mask_deg=-3.0)
+
+
+def _orbit_waypoints(t0_s: float, turns: float, centre_north_m: float, alt_from_m: float, alt_to_m: float,
+                     radius_m: float = 450.0, speed_mps: float = 45.0) -> list[tuple]:
+    """A light plane orbiting over the valley axis while it climbs or descends."""
+    period_s = 2 * np.pi * radius_m / speed_mps
+    times = np.arange(5.0, turns * period_s, 5.0)
+    angles = 2 * np.pi * times / period_s
+    return [(t0_s + t, radius_m * np.sin(a), centre_north_m + radius_m * np.cos(a),
+             alt_from_m + (alt_to_m - alt_from_m) * t / times[-1], False) for t, a in zip(times, angles)]
+
+
+def _arrival_lost_far_out(descent_end_north_m: float = -8_000.0) -> list[tuple]:
+    """Cruise at 3,000 m from the south, then a 4-degree descent to 150 m above the valley floor."""
+    descent_m = (3_000.0 - 750.0) / np.tan(np.radians(4.0))
+    top_north_m = descent_end_north_m - descent_m
+    return [(0.0, 0.0, top_north_m - 40_000.0, 3_000.0, False), (40_000.0 / 70.0, 0.0, top_north_m, 3_000.0, False),
+            (40_000.0 / 70.0 + descent_m / 65.0, 0.0, descent_end_north_m, 750.0, False)]
+
+
+def test_a_climbing_orbit_places_the_stop_of_an_arrival_lost_far_out():
+    # The radar loses the plane 30 km south of the strip, on its way down into the valley: where it landed is
+    # known only to ~15 km. It is seen again 25 minutes later climbing in an orbit 1.5 km north of the strip.
+    # The orbit places the strip on its own, however long the climb to the radar's floor took.
+    waypoints = _arrival_lost_far_out()
+    t = waypoints[-1][0]
+    waypoints += [(t + 130.0, 0.0, -300.0, 650.0, False), (t + 140.0, 0.0, -50.0, 600.0, True),
+                  (t + 150.0, 0.0, 0.0, 600.0, True), (t + 750.0, 0.0, 0.0, 600.0, True),
+                  (t + 770.0, 0.0, 300.0, 600.0, True), (t + 790.0, 0.0, 1_050.0, 700.0, False)]
+    waypoints += _orbit_waypoints(t + 790.0, 6, 1_500.0, 700.0, 3_200.0)
+    waypoints.append((waypoints[-1][0] + 600.0, 0.0, 41_500.0, 3_200.0, False))
+    tracks = radar_tracks(trajectory(waypoints, *SITE), RIDGE_RADAR, TERRAIN, seed=5)
+    assert tracks["track_id"].nunique() == 2 and haversine_m(*tracks.iloc[0][["lat", "lon"]], *SITE) > 40_000.0
+    lost = tracks.groupby("track_id")["lat"].last().min()
+    assert haversine_m(lost, SITE[1], *SITE) > 25_000.0
+
+    events = detect_events(tracks, sensors=[RIDGE_RADAR], terrain=TERRAIN)
+
+    stop = events[events["kind"] == "ground_stop"]
+    assert len(stop) == 1
+    assert haversine_m(stop["lat"].iloc[0], stop["lon"].iloc[0], *SITE) < 1_500.0
+    assert "circling" in stop["evidence"].iloc[0]["departure"]["method"]
+    landing = events[events["kind"] == "landing"].iloc[0]
+    assert abs(landing["t"] - (T0 + t + 140.0)) < 600.0
+
+
+def test_a_descending_orbit_cut_into_tracks_is_no_take_off():
+    # A plane is lost far out on its way down into the valley. 25 minutes later another comes in from the
+    # north and circles down over the valley; the tracker cuts its orbit into three tracks of one flight (lost
+    # for 50 s twice, nearly a full turn each time). The starts of those tracks are no take-offs, and the first
+    # plane's arrival must not be paired with them.
+    lost = radar_tracks(trajectory(_arrival_lost_far_out(), *SITE), RIDGE_RADAR, TERRAIN, seed=1, prefix="A")
+    lost["flight_id"] = "FA"
+    t_in = float(lost["t"].max() - T0) + 1_500.0
+    waypoints = [(t_in - 400.0, 0.0, 30_450.0, 3_200.0, False), (t_in, 0.0, 2_450.0, 3_200.0, False)]
+    waypoints += _orbit_waypoints(t_in, 5, 2_000.0, 3_200.0, 2_700.0)
+    circling = radar_tracks(trajectory(waypoints, *SITE), RIDGE_RADAR, TERRAIN, seed=2, prefix="B")
+    gaps = [(T0 + t_in + 70.0, T0 + t_in + 120.0), (T0 + t_in + 200.0, T0 + t_in + 250.0)]
+    circling["track_id"] = [f"B{sum(t >= end for _, end in gaps)}" for t in circling["t"]]
+    circling = circling[[not any(start <= t < end for start, end in gaps) for t in circling["t"]]]
+    circling["flight_id"] = "FB"
+    assert circling["track_id"].nunique() == 3
+
+    events = detect_events(pd.concat([lost, circling], ignore_index=True), sensors=[RIDGE_RADAR], terrain=TERRAIN)
+
+    assert events.empty, events[["kind", "track_ids"]]

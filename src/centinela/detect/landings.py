@@ -60,6 +60,8 @@ SHADOW_SCANS = 4  # the segment gap is 6 scans; it was unseen at least that long
 # A strip estimate vaguer than this (1 sigma) cannot corroborate a stop: two such ellipses "agree" with
 # anything within ~20 km, the distance between several valley strips.
 MAX_PAIRING_SIGMA_M = 6_000.0
+# Paired with a precise take-off that places the strip by itself, the arrival may be this vague.
+MAX_ANCHORED_SIGMA_M = 12_000.0
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,23 @@ def _edges(m: pd.DataFrame, last: bool) -> pd.DataFrame:
                                                                         for x in str(v).split(",")}))
                                             ).reindex(edge.index).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _tracker_breaks(ends: pd.DataFrame, starts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which airborne ends and starts are only the tracker cutting one flight into tracks: a track of a flight
+    ends and another track of the same flight starts within :data:`SEGMENT_GAP_S`. The aircraft never left
+    the radar's view there (a descending orbit, say, cut into fragments), so neither edge is a landing or a
+    take-off."""
+    end_break, start_break = np.zeros(len(ends), bool), np.zeros(len(starts), bool)
+    e = ends[~ends["on_ground"].to_numpy(bool) & pd.notna(ends["flight_id"]).to_numpy(bool)]
+    s = starts[~starts["on_ground"].to_numpy(bool) & pd.notna(starts["flight_id"]).to_numpy(bool)]
+    pairs = (e[["flight_id", "t"]].reset_index(names="end")
+             .merge(s[["flight_id", "t"]].reset_index(names="start"), on="flight_id", suffixes=("_end", "_start")))
+    gap = pairs["t_start"] - pairs["t_end"]
+    pairs = pairs[(gap > 0) & (gap <= SEGMENT_GAP_S)]
+    end_break[ends.index.get_indexer(pairs["end"])] = True
+    start_break[starts.index.get_indexer(pairs["start"])] = True
+    return end_break, start_break
 
 
 def _reliable(edges: pd.DataFrame) -> pd.DataFrame:
@@ -408,8 +427,10 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
         return pd.DataFrame()
     m = _segments(m)
     events = _observed_events(m, p)
-    ends = _site_frame(_reliable(_edges(m, last=True)), True, sensors, terrain)
-    starts = _site_frame(_reliable(_edges(m, last=False)), False, sensors, terrain)
+    ends, starts = _edges(m, last=True), _edges(m, last=False)
+    end_break, start_break = _tracker_breaks(ends, starts)
+    ends = _site_frame(_reliable(ends[~end_break]), True, sensors, terrain)
+    starts = _site_frame(_reliable(starts[~start_break]), False, sensors, terrain)
     ends["cue"], starts["cue"] = _cue(ends, True, sensors), _cue(starts, False, sensors)
 
     ei, si = _candidate_pairs(ends, starts, p)
@@ -423,6 +444,11 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
                                              lat, lon), ends["speed_mps"].to_numpy(float)[ei])
     from_site_s = _unseen_flight_s(haversine_m(lat, lon, starts["lat"].to_numpy(float)[si],
                                                starts["lon"].to_numpy(float)[si]), starts["speed_mps"].to_numpy(float)[si])
+    # An orbit to lose or gain height takes the time of its path, however near the strip it stays.
+    to_site_s = np.where(ends["circling"].to_numpy(bool)[ei], np.fmax(to_site_s, ends["unseen_s"].to_numpy(float)[ei]),
+                         to_site_s)
+    from_site_s = np.where(starts["circling"].to_numpy(bool)[si],
+                           np.fmax(from_site_s, starts["unseen_s"].to_numpy(float)[si]), from_site_s)
     gap_s = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
     slack = gap_s - to_site_s - from_site_s
     seen_down = ends["on_ground"].to_numpy(bool)[ei] | starts["on_ground"].to_numpy(bool)[si]
@@ -434,7 +460,14 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
     # take-off at one end at least (or the tracker's word that it is one flight).
     strong = np.maximum(ends["cue"].to_numpy(float)[ei], starts["cue"].to_numpy(float)[si]) >= p.min_landing_cue
     # An estimate known no better than this says nothing about where it agrees with the other one.
-    informative = (_major_sigma(_covs(ends))[ei] <= MAX_PAIRING_SIGMA_M) & (_major_sigma(_covs(starts))[si] <= MAX_PAIRING_SIGMA_M)
+    sigma_end, sigma_start = _major_sigma(_covs(ends))[ei], _major_sigma(_covs(starts))[si]
+    informative = (sigma_end <= MAX_PAIRING_SIGMA_M) & (sigma_start <= MAX_PAIRING_SIGMA_M)
+    # A precise take-off (a climb out of a strip in view, or a climbing orbit over it) places the strip on its
+    # own: a plane that takes off from a bush strip landed there first. The vaguer arrival then only has to
+    # agree, which the gates below still check. (Not the other way round: a precise landing paired with a
+    # vague start would turn any aircraft appearing nearby, an inbound one too, into its departure.)
+    anchored = (sigma_start <= p.max_sigma_m) & (starts["cue"].to_numpy(float)[si] >= p.min_landing_cue)
+    informative |= anchored & (sigma_end <= MAX_ANCHORED_SIGMA_M)
     # Beyond a typical stop, an unlinked pair needs a landing cue at both ends: the longer the gap, the more
     # unrelated arrivals and departures share a valley.
     both = np.minimum(ends["cue"].to_numpy(float)[ei], starts["cue"].to_numpy(float)[si]) >= p.min_landing_cue

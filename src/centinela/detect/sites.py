@@ -46,7 +46,12 @@ LOW_AGL_M = 100.0
 MAX_EXTRAPOLATION_M = 15_000.0
 COVERAGE_SIGMA_FRACTION = 0.35
 MISSED_SCAN_FRACTION = 0.5  # rms of where within a scan it vanished and of a missed last scan, in scans
-SIGMA_CIRCLING_MIN_M = 1_000.0  # an orbit is ~0.5-1 km across; the strip is at least that uncertain  # beyond this the last plot says nothing useful about the strip
+SIGMA_CIRCLING_MIN_M = 1_000.0  # an orbit is ~0.5-1 km across; the strip is at least that uncertain
+# A loaded light plane leaving a strip walled in by ridges climbs in orbits near it until it clears them: the
+# first plots of a climbing orbit lie within an orbit or two (plus a short climb-out) of the strip, however far
+# a straight climb to the coverage floor would have taken it. (An arriving orbit is no such guide: a plane may
+# spiral down anywhere and fly the last kilometres low and unseen.)
+SIGMA_CLIMBING_ORBIT_M = 1_500.0
 # --- terrain prior ----------------------------------------------------------------------------------------
 # A strip needs ~600 m of usable length; slope is measured over that baseline.
 STRIP_HALF_LENGTH_M = 300.0
@@ -145,16 +150,18 @@ def extrapolate(items: pd.DataFrame, *, arriving: bool, sensors=None, terrain=No
         x = float(min(x, MAX_EXTRAPOLATION_M))
         sigma_cross = float(np.hypot(SIGMA_ALONG_MIN_M, x * np.sin(np.radians(SIGMA_HEADING_DEG))))
         sigma_pos = float(r.sigma_pos_m) if np.isfinite(r.sigma_pos_m) else 0.0
+        # The unseen flying takes as long whether it was straight or in orbits.
+        unseen_s = x / max(0.5 * (v + stop_speed), 10.0)
         if getattr(r, "circling", False):
-            # An orbit to lose or gain height: no heading to follow. The strip is somewhere around the orbit,
-            # about as far as the estimated distance.
-            radius = max(x, SIGMA_CIRCLING_MIN_M)
+            # An orbit to lose or gain height: no heading to follow. The strip is somewhere around the orbit:
+            # about as far as the estimated path on arrival, near it on departure.
+            radius = max(x, SIGMA_CIRCLING_MIN_M) if arriving else SIGMA_CLIMBING_ORBIT_M
+            x = min(x, radius)
             cov = _rotated_cov(0.0, np.hypot(radius, sigma_pos), np.hypot(radius, sigma_pos))
             s_lat, s_lon, method = float(r.window_lat), float(r.window_lon), method + ", circling"
         else:
             cov = _rotated_cov(bearing, np.hypot(sigma_along, sigma_pos), np.hypot(sigma_cross, sigma_pos))
             s_lat, s_lon = destination(float(r.lat), float(r.lon), bearing, x)
-        unseen_s = x / max(0.5 * (v + stop_speed), 10.0)
         rows.append((float(s_lat), float(s_lon), cov[0, 0], cov[0, 1], cov[1, 1], x, unseen_s, method))
     return pd.DataFrame(rows, columns=["site_lat", "site_lon", "cov_ee", "cov_en", "cov_nn", "distance_m",
                                        "unseen_s", "method"], index=items.index)
