@@ -15,8 +15,9 @@ DEFAULT_SEEDS = "10000-10007"
                    "Must be >= 10000: smaller seeds are kept for tests and evaluation.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (default: the model shipped with the package).")
-@click.option("--days", type=click.FloatRange(min=0.05, max=30), default=1.0, show_default=True,
-              help="Length of each training scenario in days.")
+@click.option("--days", type=click.FloatRange(min=0.05, max=30), default=2.0, show_default=True,
+              help="Length of each training scenario in days (a second day holds flights to strips already "
+                   "in the catalogue, which the warning must learn to point at).")
 @click.option("--profile", "profiles", multiple=True, type=click.Choice(["easy", "hard"]),
               default=("easy", "hard"), show_default=True, help="Simulator profiles to train on (repeatable).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,

@@ -45,10 +45,11 @@ from centinela.assess.indicators import (
 from centinela.assess.scoring import LinearScore, ModelFile, fit_linear_score
 
 MIN_TRAINING_SEED = 10_000
-# The goal is at most one false alert per simulated week; the threshold is set for half of that on the
-# training scenarios, a margin for scenarios the model has not seen.
+# The goal is at most one false alert per simulated week; the threshold is set for three quarters of that on
+# the training scenarios, a margin for scenarios the model has not seen (32 training days hold only a few false
+# alerts, so the rate itself is known to a factor of ~2).
 FALSE_ALERTS_PER_WEEK_GOAL = 1.0
-FALSE_ALERTS_PER_WEEK_BUDGET = 0.5
+FALSE_ALERTS_PER_WEEK_BUDGET = 0.75
 # Share of alerted landings the ETA window must contain on the training scenarios (the goal is 80% of alerts
 # with both the site and the ETA right; the window is sized with margin).
 ETA_WINDOW_COVERAGE = 0.9
@@ -181,7 +182,7 @@ def simulate_and_prepare(folder: str | Path, seed: int, profile: str, days: floa
     return scenario_material(Path(folder), f"{profile}-{seed}")
 
 
-def train(seeds: Sequence[int], out_model: str | Path, *, days: float = 1.0,
+def train(seeds: Sequence[int], out_model: str | Path, *, days: float = 2.0,
           profiles: Sequence[str] = ("easy", "hard"), progress: Progress | None = None,
           workdir: str | Path | None = None, sim_config: dict | None = None, workers: int = 1) -> dict:
     """Simulate ``seeds`` × ``profiles``, fit the model, write it to ``out_model`` (JSON) and return the training
