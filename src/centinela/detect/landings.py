@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from centinela.detect import sites
 from centinela.detect.coverage import visible_floor_m
 from centinela.detect.crossings import flight_key
-from centinela.geo.frames import EARTH_RADIUS_M, destination, haversine_m
+from centinela.geo.frames import EARTH_RADIUS_M, bearing_deg, destination, haversine_m
 
 # A track with no update for longer than this (6 scans of a 10 s radar) has lost the aircraft.
 SEGMENT_GAP_S = 60.0
@@ -60,6 +60,9 @@ SHADOW_SCANS = 4  # the segment gap is 6 scans; it was unseen at least that long
 # A strip estimate vaguer than this (1 sigma) cannot corroborate a stop: two such ellipses "agree" with
 # anything within ~20 km, the distance between several valley strips.
 MAX_PAIRING_SIGMA_M = 6_000.0
+# An aircraft flying on through a coverage hole reappears roughly ahead: a turn of up to this much while unseen
+# (a dog-leg round a ridge) is still flying on; a start behind or abeam the end is another aircraft or a stop.
+CONTINUATION_MAX_TURN_DEG = 60.0
 # Paired with a precise take-off that places the strip by itself, the arrival may be this vague.
 MAX_ANCHORED_SIGMA_M = 12_000.0
 
@@ -410,14 +413,20 @@ def _unseen_flight_s(distance_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarra
 
 def _airborne_continuation(ends: pd.DataFrame, starts: pd.DataFrame, ei: np.ndarray, si: np.ndarray) -> np.ndarray:
     """Whether the start continues the end's flight through a coverage hole: it lies where the aircraft
-    would be had it kept flying (implied speed between half the slower and twice the faster edge speed)."""
+    would be had it kept flying (implied speed between half the slower and twice the faster edge speed),
+    ahead of it (within :data:`CONTINUATION_MAX_TURN_DEG` of its course; any way from an orbit)."""
     dt = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
-    d = haversine_m(ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei],
-                    starts["lat"].to_numpy(float)[si], starts["lon"].to_numpy(float)[si])
+    lat_e, lon_e = ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei]
+    lat_s, lon_s = starts["lat"].to_numpy(float)[si], starts["lon"].to_numpy(float)[si]
+    d = haversine_m(lat_e, lon_e, lat_s, lon_s)
     v_end, v_start = ends["speed_mps"].to_numpy(float)[ei], starts["speed_mps"].to_numpy(float)[si]
     implied = d / np.fmax(dt, 1.0)
     # Between half the slower and twice the faster of the two speeds: the aircraft may be slowing down.
-    return (implied >= 0.5 * np.fmin(v_end, v_start)) & (implied <= 2.0 * np.fmax(v_end, v_start) + 20.0)
+    plausible = (implied >= 0.5 * np.fmin(v_end, v_start)) & (implied <= 2.0 * np.fmax(v_end, v_start) + 20.0)
+    turn = np.abs((bearing_deg(lat_e, lon_e, lat_s, lon_s) - ends["heading_deg"].to_numpy(float)[ei] + 180.0)
+                  % 360.0 - 180.0)
+    ahead = (turn <= CONTINUATION_MAX_TURN_DEG) | ends["circling"].to_numpy(bool)[ei]
+    return plausible & ahead
 
 
 def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopParams | None = None) -> pd.DataFrame:
