@@ -68,9 +68,9 @@ class ArrivalTest:
     @classmethod
     def of(cls, alert: Mapping) -> ArrivalTest:
         site = alert.get("predicted_site") if isinstance(alert.get("predicted_site"), Mapping) else {}
-        sigma = pd.to_numeric(pd.Series([alert.get("sigma_site_m")]), errors="coerce").fillna(0.0).iloc[0]
+        sigma = float(np.nan_to_num(pd.to_numeric(alert.get("sigma_site_m"), errors="coerce"), nan=0.0))
         return cls(float(site.get("lat", np.nan) or np.nan), float(site.get("lon", np.nan) or np.nan),
-                   max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS * float(sigma)),
+                   max(ARRIVAL_RADIUS_MIN_M, SITE_SIGMAS * sigma),
                    float(alert["eta"]) + 0.5 * float(alert["eta_window_s"]) + ETA_MARGIN_S)
 
     def distance_m(self, lat: float, lon: float) -> float:

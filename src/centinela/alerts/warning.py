@@ -451,10 +451,11 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
     trigger = ((states["inbound_log_odds"].to_numpy(float) >= m.alert_threshold)
                & (states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT))
     first_t = states[trigger].groupby("alert_key")["t"].min()
+    by_key = {key: group for key, group in states.groupby("alert_key", sort=False) if key in first_t.index}
     alerts = []
     for k, (flight, t_issued) in enumerate(first_t.sort_values().items()):
-        mine = states[(states["alert_key"] == flight) & (states["t"].to_numpy(float) >= t_issued)]
-        mine = fill_without_site(mine, window, spread)
+        flight_states = by_key[flight]
+        mine = fill_without_site(flight_states[flight_states["t"].to_numpy(float) >= t_issued], window, spread)
         head = mine.iloc[0]
         updates = [{"t": float(r.t), "score": round(float(r.inbound_score), 4), "eta": float(r.eta),
                     "eta_window_s": float(r.eta_window_s), "lat": float(r.site_lat), "lon": float(r.site_lon),
@@ -463,7 +464,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
                     "site_distance_m": round(float(r.site_distance_m), 1),
                     "eta_basis": str(r.eta_basis)}
                    for r in mine.iloc[1:].itertuples()]
-        track_ids = list(dict.fromkeys(states.loc[states["alert_key"] == flight, "track_id"].astype(str)))
+        track_ids = list(dict.fromkeys(flight_states["track_id"].astype(str)))
         alerts.append({
             "alert_id": f"A{k + 1:04d}-{flight}",
             "track_ids": track_ids,

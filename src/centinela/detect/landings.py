@@ -411,6 +411,16 @@ def _unseen_flight_s(distance_m: np.ndarray, speed_mps: np.ndarray) -> np.ndarra
     return np.asarray(distance_m, float) / np.fmax(0.5 * (v + sites.TOUCHDOWN_MPS), 10.0)
 
 
+def _unseen_to_site_s(edges: pd.DataFrame, index: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Unseen flying time between each edge (``edges`` rows ``index``) and the fused strip at (lat, lon). An orbit
+    to lose or gain height takes the time of its path (the edge's own ``unseen_s``), however near the strip it
+    stays."""
+    e = edges.iloc[index]
+    straight = _unseen_flight_s(haversine_m(e["lat"].to_numpy(float), e["lon"].to_numpy(float), lat, lon),
+                                e["speed_mps"].to_numpy(float))
+    return np.where(e["circling"].to_numpy(bool), np.fmax(straight, e["unseen_s"].to_numpy(float)), straight)
+
+
 def _airborne_continuation(ends: pd.DataFrame, starts: pd.DataFrame, ei: np.ndarray, si: np.ndarray) -> np.ndarray:
     """Whether the start continues the end's flight through a coverage hole: it lies where the aircraft
     would be had it kept flying (implied speed between half the slower and twice the faster edge speed),
@@ -449,15 +459,8 @@ def stop_events(m: pd.DataFrame, *, sensors=None, terrain=None, params: StopPara
         starts["site_lat"].to_numpy(float)[si], starts["site_lon"].to_numpy(float)[si], _covs(starts)[si])
     # Time on the ground: the gap less the unseen flying from the last plot to the fused strip and from it to
     # the first plot (each edge's own extrapolation would ignore how far apart the two really are).
-    to_site_s = _unseen_flight_s(haversine_m(ends["lat"].to_numpy(float)[ei], ends["lon"].to_numpy(float)[ei],
-                                             lat, lon), ends["speed_mps"].to_numpy(float)[ei])
-    from_site_s = _unseen_flight_s(haversine_m(lat, lon, starts["lat"].to_numpy(float)[si],
-                                               starts["lon"].to_numpy(float)[si]), starts["speed_mps"].to_numpy(float)[si])
-    # An orbit to lose or gain height takes the time of its path, however near the strip it stays.
-    to_site_s = np.where(ends["circling"].to_numpy(bool)[ei], np.fmax(to_site_s, ends["unseen_s"].to_numpy(float)[ei]),
-                         to_site_s)
-    from_site_s = np.where(starts["circling"].to_numpy(bool)[si],
-                           np.fmax(from_site_s, starts["unseen_s"].to_numpy(float)[si]), from_site_s)
+    to_site_s = _unseen_to_site_s(ends, ei, lat, lon)
+    from_site_s = _unseen_to_site_s(starts, si, lat, lon)
     gap_s = starts["t"].to_numpy(float)[si] - ends["t"].to_numpy(float)[ei]
     slack = gap_s - to_site_s - from_site_s
     seen_down = ends["on_ground"].to_numpy(bool)[ei] | starts["on_ground"].to_numpy(bool)[si]
