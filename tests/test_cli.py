@@ -40,6 +40,18 @@ def test_missing_scenario_is_bad_input():
     assert "does not exist" in result.stderr
 
 
+def test_progress_reaches_a_log_while_the_work_runs(tmp_path):
+    # stderr is a pipe here, as in a batch job: rich would draw its bars only when the command ends.
+    result = run("simulate", str(tmp_path / "s"), "--days", "0.02", "--seed", "5")
+    assert result.returncode == 0, result.stderr
+    progress = [line.split() for line in result.stderr.splitlines() if line.split()[-1].count(":") == 2]
+    stages = [words[0] for words in progress]  # each line ends with the elapsed h:mm:ss
+    assert {"terrain", "flying", "adsb", "done"} <= set(stages)
+    assert stages.index("terrain") < stages.index("flying") < stages.index("done")
+    assert stages.count("flying") >= 2, "a long stage logs as it advances, not once at the end"
+    assert progress[stages.index("done")][-2] == "100%"
+
+
 def test_malformed_plot_is_bad_input_naming_file_line_and_field(small_scenario, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(small_scenario, broken)

@@ -20,13 +20,21 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
 
+# Without a terminal (a batch job's log), a progress line is written each time a stage passes another quarter.
+LOG_PROGRESS_STEP = 0.25
+
+
 @contextmanager
 def progress_bars():
-    """A ``progress(stage, fraction)`` callback drawing one rich bar per stage on stderr."""
+    """A ``progress(stage, fraction)`` callback drawing one rich bar per stage on stderr; when stderr is not a
+    terminal, plain lines (``track 50% 0:01:12``) instead, which rich would only draw at the end."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    if not console.is_terminal:
+        yield _progress_lines()
+        return
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=console, transient=False) as bars:
         tasks: dict[str, int] = {}
@@ -37,6 +45,24 @@ def progress_bars():
             bars.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0))
 
         yield progress
+
+
+def _progress_lines():
+    """The ``progress(stage, fraction)`` callback for a log: one line per stage and quarter passed, with the
+    time since the command started."""
+    start = time.monotonic()
+    logged: dict[str, int] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        step = int(min(max(fraction, 0.0), 1.0) / LOG_PROGRESS_STEP + 1e-9)
+        if logged.get(stage, -1) >= step:
+            return
+        logged[stage] = step
+        elapsed = int(time.monotonic() - start)
+        click.echo(f"{stage:<10} {step * LOG_PROGRESS_STEP:4.0%}  {elapsed // 3600}:{elapsed // 60 % 60:02d}:"
+                   f"{elapsed % 60:02d}", err=True)
+
+    return progress
 
 
 class CentinelaGroup(click.Group):
