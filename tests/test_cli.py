@@ -44,7 +44,8 @@ def test_progress_reaches_a_log_while_the_work_runs(tmp_path):
     # stderr is a pipe here, as in a batch job: rich would draw its bars only when the command ends.
     result = run("simulate", str(tmp_path / "s"), "--days", "0.02", "--seed", "5")
     assert result.returncode == 0, result.stderr
-    progress = [line.split() for line in result.stderr.splitlines() if line.split()[-1].count(":") == 2]
+    lines = [line.split() for line in result.stderr.splitlines() if line.strip()]
+    progress = [words for words in lines if words[-1].count(":") == 2]
     stages = [words[0] for words in progress]  # each line ends with the elapsed h:mm:ss
     assert {"terrain", "flying", "adsb", "done"} <= set(stages)
     assert stages.index("terrain") < stages.index("flying") < stages.index("done")

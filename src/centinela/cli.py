@@ -10,6 +10,7 @@ import sys
 import time
 import traceback
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -58,9 +59,8 @@ def _progress_lines():
         if logged.get(stage, -1) >= step:
             return
         logged[stage] = step
-        elapsed = int(time.monotonic() - start)
-        click.echo(f"{stage:<10} {step * LOG_PROGRESS_STEP:4.0%}  {elapsed // 3600}:{elapsed // 60 % 60:02d}:"
-                   f"{elapsed % 60:02d}", err=True)
+        elapsed = timedelta(seconds=int(time.monotonic() - start))
+        click.echo(f"{stage:<10} {step * LOG_PROGRESS_STEP:4.0%}  {elapsed}", err=True)
 
     return progress
 
