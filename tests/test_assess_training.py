@@ -41,3 +41,24 @@ def test_train_command_explains_itself():
     result = CliRunner().invoke(train_command, ["--help"])
     assert result.exit_code == 0
     assert "--seeds" in result.output and "Example" in result.output
+
+
+def test_site_probability_is_fitted_to_how_often_the_site_was_right():
+    import numpy as np
+    import pandas as pd
+
+    from centinela.assess.training import fit_site_spread
+
+    rng = np.random.default_rng(3)
+    # 400 strip predictions, right with probability share / 2; 200 dead-reckoned, right 1 time in 20.
+    share = rng.uniform(0.1, 1.0, 400)
+    strip = pd.DataFrame({"basis": "strip", "site_share": share, "site_ok": rng.random(400) < share / 2})
+    dead = pd.DataFrame({"basis": "dawn", "site_share": np.nan, "site_ok": rng.random(200) < 0.05})
+    predictions = pd.concat([strip, dead], ignore_index=True).assign(
+        w=1.0, site_err_m=10_000.0, site_distance_m=30_000.0)
+    spread, info = fit_site_spread(predictions)
+    p = spread.hit_probability(["strip"] * 3 + ["dawn"], [0.2, 0.6, 1.0, np.nan])
+    assert np.all(np.diff(p[:3]) >= 0), "a larger share is never less likely to be right"
+    assert abs(p[0] - 0.1) < 0.1 and abs(p[2] - 0.5) < 0.15, "about half the share, as constructed"
+    assert abs(p[3] - 0.05) < 0.04
+    assert info["site_hit_strip_samples"] == 400 and info["site_hit_dead_reckoned_samples"] == 200

@@ -100,3 +100,15 @@ def test_one_address_on_two_legs_or_in_two_places_is_two_flights():
     adsb = pd.concat([adsb_messages(first, "e80002"), adsb_messages(elsewhere, "e80002")])
     tracks = track(scenario([rx], adsb=adsb.sort_values("t", ignore_index=True)))
     assert tracks.track_id.nunique() == 2 and tracks.flight_id.nunique() == 2, "no aircraft flies 400 km in 2 min"
+
+
+def test_a_slow_plane_where_an_airliner_would_be_by_now_is_another_flight():
+    s = radar("PSR-1", pd=0.9)
+    # An airliner at 230 m/s seen for 2 minutes, then out of cover; 9 minutes later a light plane climbs out at
+    # 45 m/s from the very place the airliner's dead reckoning points to (124 km on).
+    airliner = path(120.0, east_km=-100, north_km=-10, speed_mps=230.0, alt_m=9000.0)
+    light = path(300.0, east_km=-100 + 0.23 * 120 + 0.23 * 540, north_km=-10, speed_mps=45.0, heading_deg=0.0,
+                 alt_m=1500.0, t_start_s=120.0 + 540.0)
+    tracks = track(scenario([s], plots_of(s, {"a": airliner, "b": light}, 16)))
+    assert tracks.track_id.nunique() == 2
+    assert tracks.flight_id.nunique() == 2

@@ -291,7 +291,10 @@ def render_copy(alert: dict, marks: dict) -> str:
         "score": f"{float(alert['score']):.2f}",
         "strip": f", strip {strip}" if strip else ", no known strip: dead-reckoned",
         "strip_note": f" (strip {strip} named, without a position)" if strip else "",
-        "prob": f"; {100 * float(prob):.0f}% of the weight among the known strips ahead" if has_prob and strip else "",
+        "prob": "" if not (has_prob and strip) else (
+            f"; {100 * float(prob):.0f}% chance of landing within 2 km of it" if "site_share" in alert
+            # an alert from before site_probability was calibrated: it was the strip's share among the strips ahead
+            else f"; {100 * float(prob):.0f}% of the weight among the known strips ahead"),
     }
     if "lat" in marks:
         fields.update(lat=f"{marks['lat']:.{COORD_DECIMALS}f}", lon=f"{marks['lon']:.{COORD_DECIMALS}f}",

@@ -32,8 +32,10 @@ training so that the stated share of landings falls inside.
 the aircraft to the predicted site: in training, a site predicted tens of km ahead was off by about as much
 (from the wrong strip, or a dead reckoning of a flight that does not fly straight), whatever a strip's own
 position error says. The fraction is fitted per basis so that 86 % of the training landings fall within two
-sigma (the share of a circular Gaussian inside 2 sigma). ``site_probability`` is the share among the *known*
-strips ahead only; the flight may still land on a strip no one has seen yet, which the sigma covers.
+sigma (the share of a circular Gaussian inside 2 sigma). ``site_share`` is the chosen strip's share of the weight
+among the *known* strips ahead; ``site_probability`` is how often, in training, a prediction like it had the
+landing within 2 km (calibrated on the share; for a dead-reckoned site, the training rate). It is low: the flight
+may land on a strip no one has seen yet, or on a neighbour of the chosen one.
 
 >>> from centinela.alerts.warning import EtaWindow
 >>> float(EtaWindow(min_width_s=300.0, width_per_s_to_go=0.2).width_s(3000.0))
@@ -47,10 +49,11 @@ strips ahead only; the flight may still land on a strip no one has seen yet, whi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from centinela import model
 from centinela.assess.explanations import explain
@@ -90,6 +93,8 @@ APPROACH_EXTRA_S = 60.0
 # Ground speed under which a track is not heading anywhere useful to extrapolate (a helicopter hovering, or
 # the last plots of a landing roll).
 MIN_SPEED_MPS = 20.0
+# A predicted site is right when the landing is this close (the issue's goal: police within reach of the strip).
+SITE_HIT_M = 2_000.0
 # Uncertainty of a catalogue strip's position when the catalogue gives none (a landing estimate's ~300 m).
 STRIP_SIGMA_M = 300.0
 # Catalogue strips closer than this are taken as one place: radar-blind landing estimates of one strip scatter
@@ -103,8 +108,8 @@ BASE_EXCLUSION_M = 3_000.0
 # are noise, and a score that peaks on them would alert on clutter.
 MIN_UPDATES_TO_ALERT = 12
 
-ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_distance_m", "site_probability", "eta_basis",
-                       "explanations"]
+ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_distance_m", "site_probability", "site_share",
+                       "eta_basis", "explanations"]
 
 
 @dataclass
@@ -129,11 +134,36 @@ class SiteSpread:
     """How far off predicted sites are, fitted in training: the 1-sigma error as a fraction of the distance from
     the aircraft to the predicted site, per ETA basis (``strip``: a catalogue strip; ``dawn``, ``typical``: a
     dead-reckoned site). The defaults, for model files without a fit, are close to that of 23 Nov 2026 (0.61,
-    0.54, 0.48)."""
+    0.54, 0.48).
+
+    And how often the landing is within :data:`SITE_HIT_M` of the predicted site: for a strip, a logistic curve in
+    the strip's share of the weight among the known strips ahead (``strip_hit_log_odds``: intercept, slope); for a
+    dead-reckoned site, one training rate. Empty (a model file without the fit): the share itself, and nothing for
+    a dead-reckoned site."""
 
     strip_fraction: float = 0.6
     dawn_fraction: float = 0.55
     typical_fraction: float = 0.5
+    strip_hit_log_odds: list[float] = field(default_factory=list)
+    dead_reckoned_hit_probability: float | None = None
+
+    def hit_probability(self, basis: Sequence[str], share) -> np.ndarray:
+        """Probability that the landing is within :data:`SITE_HIT_M` of each predicted site, from its basis and
+        (for a strip) its share among the known strips ahead; NaN where the model has no fit.
+
+        >>> SiteSpread(strip_hit_log_odds=[-3.0, 2.0], dead_reckoned_hit_probability=0.0).hit_probability(
+        ...     ["strip", "strip", "dawn"], [0.5, 1.0, np.nan]).round(3).tolist()
+        [0.119, 0.269, 0.0]
+        """
+        share = np.asarray(share, float)
+        strip = np.asarray([str(b) == "strip" for b in basis], bool)
+        if self.strip_hit_log_odds:
+            intercept, slope = self.strip_hit_log_odds
+            on_strip = expit(intercept + slope * share)
+        else:
+            on_strip = share
+        dead = np.nan if self.dead_reckoned_hit_probability is None else self.dead_reckoned_hit_probability
+        return np.where(strip, on_strip, dead)
 
     def sigma_m(self, basis: Sequence[str], distance_m) -> np.ndarray:
         """The 1-sigma site error (m) for each prediction's basis and distance ahead (an unknown basis takes the
@@ -234,14 +264,14 @@ def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray) -> tuple[np
 
 def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray, *,
                   min_uses: float = 0.0) -> pd.DataFrame:
-    """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its probability
-    among the candidates, its distance, an ETA and a position uncertainty. Rows without a candidate have NaN.
+    """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its share of the
+    weight among the candidates (``site_share``), its distance, an ETA and a position uncertainty. Rows without a candidate have NaN.
     Places with fewer than ``min_uses`` landings so far are not candidates."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     course, speed, t = np.asarray(course_deg, float), np.asarray(speed_mps, float), np.asarray(t, float)
     n = len(lat)
     out = pd.DataFrame({"airstrip_id": pd.Series([pd.NA] * n, dtype="string"), "site_lat": np.nan,
-                        "site_lon": np.nan, "distance_m": np.nan, "site_probability": np.nan, "eta": np.nan,
+                        "site_lon": np.nan, "distance_m": np.nan, "site_share": np.nan, "eta": np.nan,
                         "sigma_site_m": np.nan})
     if n == 0 or len(sites) == 0:
         return out
@@ -271,7 +301,7 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     out.loc[rows, "site_lat"] = chosen_lat
     out.loc[rows, "site_lon"] = chosen_lon
     out.loc[rows, "distance_m"] = chosen_d
-    out.loc[rows, "site_probability"] = p[np.arange(len(rows)), b]
+    out.loc[rows, "site_share"] = p[np.arange(len(rows)), b]
     out.loc[rows, "eta"] = t[rows] + chosen_d / np.maximum(speed[rows], MIN_SPEED_MPS) + APPROACH_EXTRA_S
     out.loc[rows, "sigma_site_m"] = np.sqrt((p * spread**2).sum(axis=1) + strip_sigma**2)
     return out
@@ -387,8 +417,9 @@ def _indicator_lists(values: pd.DataFrame, contributions: pd.DataFrame) -> list[
 def fill_without_site(states: pd.DataFrame, window: EtaWindow, spread: SiteSpread | None = None) -> pd.DataFrame:
     """ETA, its window and a dead-reckoned site for the updates that have no known strip ahead; the window of
     those that have one. Adds ``eta_window_s``, ``eta_basis`` (``strip``, ``dawn`` or ``typical``) and
-    ``site_distance_m`` (aircraft to site), and widens ``sigma_site_m`` to ``spread`` (default
-    :class:`SiteSpread`)."""
+    ``site_distance_m`` (aircraft to site), widens ``sigma_site_m`` to ``spread`` (default :class:`SiteSpread`),
+    keeps the strip's share of the weight as ``site_share`` and calibrates ``site_probability`` with ``spread``."""
+    spread = spread or SiteSpread()
     out = states.copy()
     t = out["t"].to_numpy(float)
     has_site = out["eta"].notna().to_numpy()
@@ -413,29 +444,36 @@ def fill_without_site(states: pd.DataFrame, window: EtaWindow, spread: SiteSprea
         out.loc[missing, "site_lat"] = lat
         out.loc[missing, "site_lon"] = lon
         out.loc[missing, "sigma_site_m"] = np.maximum(DEAD_RECKONING_SIGMA_MIN_M, DEAD_RECKONING_SIGMA_FRACTION * ahead_m)
-        out.loc[missing, "site_probability"] = np.nan
+        out.loc[missing, "site_share"] = np.nan
+    out["site_probability"] = spread.hit_probability(basis, out["site_share"].to_numpy(float))
     out["eta"] = eta
     out["eta_window_s"] = width
     out["eta_basis"] = basis
     out["site_distance_m"] = haversine_m(out["lat"].to_numpy(float), out["lon"].to_numpy(float),
                                          out["site_lat"].to_numpy(float), out["site_lon"].to_numpy(float))
-    floor = (spread or SiteSpread()).sigma_m(basis, out["site_distance_m"].to_numpy(float))
+    floor = spread.sigma_m(basis, out["site_distance_m"].to_numpy(float))
     out["sigma_site_m"] = np.fmax(out["sigma_site_m"].to_numpy(float), floor)
     return out
+
+
+def _optional(value) -> float | None:
+    """A float for JSON, None for a missing value."""
+    return None if pd.isna(value) else round(float(value), 4)
 
 
 def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, registered: pd.DataFrame | None = None,
          model_file: ModelFile | None = None) -> pd.DataFrame:
     """The alerts (``ALERT_COLUMNS`` plus ``flight_id``, ``updates``, ``sigma_site_m``, ``site_distance_m`` (from
-    the aircraft to the predicted site), ``site_probability``, ``eta_basis`` and ``explanations``: the legitimate
-    explanations the track so far does not rule out).
+    the aircraft to the predicted site), ``site_probability`` (landing within 2 km of it, calibrated),
+    ``site_share``, ``eta_basis`` and ``explanations``: the legitimate explanations the track so far does not rule
+    out).
 
     One alert per tracker flight (:func:`alert_keys`), raised at the first update at which the flight is airborne,
     has not landed, has at least :data:`MIN_UPDATES_TO_ALERT` updates and reaches the model's ``alert_threshold``
     (inbound log-odds) on its track so far. ``predicted_site`` (``airstrip_id`` null when no known strip is
     ahead), ``eta`` and ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the refined
     prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
-    airstrip_id, sigma_site_m, site_distance_m, eta_basis}``.
+    airstrip_id, sigma_site_m, site_distance_m, site_probability, site_share, eta_basis}``.
     """
     from centinela.assess import load_model
 
@@ -462,6 +500,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
                     "airstrip_id": None if pd.isna(r.airstrip_id) else str(r.airstrip_id),
                     "sigma_site_m": round(float(r.sigma_site_m), 1),
                     "site_distance_m": round(float(r.site_distance_m), 1),
+                    "site_probability": _optional(r.site_probability), "site_share": _optional(r.site_share),
                     "eta_basis": str(r.eta_basis)}
                    for r in mine.iloc[1:].itertuples()]
         track_ids = list(dict.fromkeys(flight_states["track_id"].astype(str)))
@@ -479,7 +518,8 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
             "updates": updates,
             "sigma_site_m": float(head["sigma_site_m"]),
             "site_distance_m": float(head["site_distance_m"]),
-            "site_probability": None if pd.isna(head["site_probability"]) else float(head["site_probability"]),
+            "site_probability": _optional(head["site_probability"]),
+            "site_share": _optional(head["site_share"]),
             "eta_basis": str(head["eta_basis"]),
             "explanations": explain(mine.iloc[[0]])[0],
         })

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.alerts.warning import EtaWindow, SiteSpread, alert_keys, alert_landed
+from centinela.alerts.warning import SITE_HIT_M, EtaWindow, SiteSpread, alert_keys, alert_landed
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     FLIGHT_INDICATORS,
@@ -341,7 +341,7 @@ def landing_sun_elevation(material: list[dict]) -> float | None:
 def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFrame:
     """Every prediction (at issue and at each update) of the alerts ``provisional`` raises on the training
     scenarios, against the landing it concerns: ``basis, to_go, err, w, site_ok, at_issue, site_err_m,
-    site_distance_m`` (times in s, distances in m; each alert's predictions weigh 1 together)."""
+    site_distance_m, site_share`` (times in s, distances in m; each alert's predictions weigh 1 together)."""
     from centinela.alerts.warning import warn
     from centinela.evaluate.alerts import concerned_flights
     from centinela.evaluate.association import associate_tracks
@@ -364,19 +364,19 @@ def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFr
             lands = mine_landings[mine_landings["truth_id"].astype(str) == str(truth_id)]
             predictions = [{"t": a["t_issued"], "eta": a["eta"], "lat": a["predicted_site"]["lat"],
                             "lon": a["predicted_site"]["lon"], "eta_basis": a["eta_basis"],
-                            "site_distance_m": a["site_distance_m"]}, *a["updates"]]
+                            "site_distance_m": a["site_distance_m"], "site_share": a["site_share"]}, *a["updates"]]
             rows = []
             for k, p in enumerate(predictions):
                 after = lands[lands["t"] >= p["t"]]
                 if len(after):
                     land = after.iloc[0]
                     site_err = float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"]))
+                    share = np.nan if p.get("site_share") is None else float(p["site_share"])
                     rows.append((p["eta_basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
-                                 site_err <= 2_000.0, k == 0, site_err, float(p["site_distance_m"])))
-            samples += [(basis, to_go, err, 1.0 / len(rows), ok, at_issue, site_err, distance)
-                        for basis, to_go, err, ok, at_issue, site_err, distance in rows]
+                                 site_err <= SITE_HIT_M, k == 0, site_err, float(p["site_distance_m"]), share))
+            samples += [(*row[:3], 1.0 / len(rows), *row[3:]) for row in rows]
     return pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue", "site_err_m",
-                                          "site_distance_m"])
+                                          "site_distance_m", "site_share"])
 
 
 def fit_eta_window(predictions: pd.DataFrame, window: EtaWindow) -> tuple[EtaWindow, dict]:
@@ -433,6 +433,33 @@ def fit_site_spread(predictions: pd.DataFrame) -> tuple[SiteSpread, dict]:
         setattr(spread, f"{basis}_fraction", fraction)
         info[f"site_spread_{basis}_fraction"] = fraction
         info[f"site_spread_{basis}_samples"] = len(mine)
+    return _fit_site_hits(spread, predictions, info)
+
+
+def _fit_site_hits(spread: SiteSpread, predictions: pd.DataFrame, info: dict) -> tuple[SiteSpread, dict]:
+    """How often the landing was within :data:`~centinela.alerts.warning.SITE_HIT_M` of the predicted site (each
+    alert weighing the same): for strips, a logistic regression on the strip's share of the weight among the
+    known strips ahead (two numbers: an isotonic fit would follow the few predictions at the ends of the range);
+    for dead-reckoned sites, their rate. Fewer than :data:`MIN_WINDOW_SAMPLES` predictions keep no fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(predictions) == 0:
+        return spread, info
+    strip = predictions[(predictions["basis"] == "strip") & predictions["site_share"].notna()]
+    hits = strip["site_ok"].to_numpy(int)
+    if len(strip) >= MIN_WINDOW_SAMPLES and 0 < hits.sum() < len(hits):
+        fit = LogisticRegression(C=1e4).fit(strip[["site_share"]].to_numpy(float), hits,
+                                            sample_weight=strip["w"].to_numpy(float))
+        slope = max(float(fit.coef_[0, 0]), 0.0)  # a larger share is never less likely to be right
+        rate = float(np.average(hits, weights=strip["w"]))
+        intercept = float(fit.intercept_[0]) if slope > 0 else float(np.log(rate / (1.0 - rate)))
+        spread.strip_hit_log_odds = [round(intercept, 4), round(slope, 4)]
+        info["site_hit_strip_samples"] = len(strip)
+        info["site_hit_strip_fraction"] = round(rate, 4)
+    dead = predictions[predictions["basis"] != "strip"]
+    if len(dead) >= MIN_WINDOW_SAMPLES:
+        spread.dead_reckoned_hit_probability = round(float(np.average(dead["site_ok"], weights=dead["w"])), 4)
+        info["site_hit_dead_reckoned_samples"] = len(dead)
     return spread, info
 
 

@@ -98,6 +98,7 @@ def alert_metrics(
         "alert_site_error_median_m": None,
         "alert_eta_error_median_s": None,
         "alert_site_within_2sigma_fraction": None,
+        "alert_site_probability_mean": None,
     }
     if alerts is None:
         return metrics
@@ -114,8 +115,8 @@ def alert_metrics(
         "eta_window_s": alerts["eta_window_s"].to_numpy(float),
         "site_lat": [_site_coordinate(s, "lat") for s in alerts["predicted_site"]],
         "site_lon": [_site_coordinate(s, "lon") for s in alerts["predicted_site"]],
-        "sigma_m": pd.to_numeric(alerts["sigma_site_m"], errors="coerce").to_numpy(float)
-        if "sigma_site_m" in alerts else np.nan,
+        "sigma_m": _optional_column(alerts, "sigma_site_m"),
+        "site_probability": _optional_column(alerts, "site_probability"),
     })
     n_false = int(table["truth_id"].isna().sum())
     linked = table.dropna(subset=["truth_id", "t_issued"]).astype({"truth_id": str}).sort_values("t_issued")
@@ -147,4 +148,15 @@ def alert_metrics(
     if stated.any():
         inside = np.asarray(site_error_m)[stated] <= 2.0 * timely["sigma_m"].to_numpy(float)[stated]
         metrics["alert_site_within_2sigma_fraction"] = ratio(inside.sum(), int(stated.sum()))
+    # The stated chance of the site being right, to set beside alert_site_within_2km_fraction.
+    probability = timely["site_probability"].to_numpy(float)
+    if np.isfinite(probability).any():
+        metrics["alert_site_probability_mean"] = float(np.nanmean(probability))
     return {k: number(v) for k, v in metrics.items()}
+
+
+def _optional_column(alerts: pd.DataFrame, name: str) -> np.ndarray:
+    """An optional numeric alert column as floats (NaN where absent or null)."""
+    if name not in alerts:
+        return np.full(len(alerts), np.nan)
+    return pd.to_numeric(alerts[name], errors="coerce").to_numpy(float)

@@ -9,7 +9,8 @@ A candidate old track qualifies when the gap is short enough and the new track s
 
 - near where the old one was last measured (``stop``: it stopped, landed or hovered), or
 - near where the old one would be by dead reckoning (``flight``: it flew on unseen through a hole in the
-  cover; the allowed miss grows with the distance flown),
+  cover; the allowed miss grows with the distance flown) at about the old one's speed (a light plane taking
+  off where an airliner's dead reckoning points is not the airliner),
 
 and the two tracks' identities (Mode S address, callsign) do not conflict; the same Mode S address links
 regardless of place. The cost of a pair is its distance over the allowed distance; new tracks and old ones are
@@ -41,6 +42,10 @@ from centinela.geo.frames import haversine_m
 MAX_GROUND_SPEED_MPS = 350.0
 # Positions at a track's ends may be off by a few kilometres (a track's first plots, a radar's range bias).
 LINK_POSITION_SLACK_M = 10_000.0
+# A new track's first velocity comes from a handful of plots: its speed may be off by a few tens of m/s (the
+# tracker's confirmation after 3-4 scans of range and azimuth noise). A continuation through a hole in the cover
+# must fly on at the old speed within this plus ``speed_fraction`` of it.
+LINK_SPEED_SLACK_MPS = 40.0
 
 
 @dataclass
@@ -80,8 +85,11 @@ def link_cost(
     stop_cost = np.hypot(delta[..., 0], delta[..., 1]) / radius_m
     dead_reckoned = old_last.xy_m[:, None, :] + old_last.v_mps[:, None, :] * gap[..., None]
     miss = np.hypot(*(new_first.xy_m[None, :, :] - dead_reckoned).transpose(2, 0, 1))
-    flown = np.hypot(old_last.v_mps[:, 0], old_last.v_mps[:, 1])[:, None] * gap
-    flight_cost = miss / (dead_reckoning_miss_m + speed_fraction * flown)
+    old_speed = np.hypot(old_last.v_mps[:, 0], old_last.v_mps[:, 1])[:, None]
+    new_speed = np.hypot(new_first.v_mps[:, 0], new_first.v_mps[:, 1])[None, :]
+    flight_cost = miss / (dead_reckoning_miss_m + speed_fraction * old_speed * gap)
+    same_speed = np.abs(new_speed - old_speed) <= LINK_SPEED_SLACK_MPS + speed_fraction * old_speed
+    flight_cost = np.where(same_speed, flight_cost, np.inf)
     cost = np.minimum(stop_cost, flight_cost)
     same_address = (old_last.icao24[:, None] == new_first.icao24[None, :]) & ~_conflict(old_last.icao24, new_first.icao24)
     same_address &= pd.notna(old_last.icao24)[:, None]
