@@ -76,6 +76,18 @@ def test_copies_say_the_same_thing_but_every_line_is_marked(twenty):
         assert "authorises no use of force" in text or "never" in text and "force" in text
 
 
+def test_the_bulletin_states_the_site_probability_for_what_it_is():
+    from centinela.alerts.marking import render_copy
+
+    alert = make_alert()
+    marks = json.loads(marked_copies(pd.DataFrame([alert]), pd.DataFrame({"alert_id": [alert["alert_id"]],
+                                                                          "unit_id": ["U01"]}), rng_seed=1)["marks"][0])
+    # an alert of today: site_probability is the calibrated chance of landing within 2 km of the site
+    assert "80% chance of landing within 2 km" in render_copy({**alert, "site_share": 1.0}, marks)
+    # an alert stored before the calibration: the value was the strip's share among the strips ahead
+    assert "80% of the weight among the known strips ahead" in render_copy(alert, marks)
+
+
 def test_full_copies_and_every_three_line_fragment_are_attributed(twenty):
     _, copies = twenty
     wrong = correct = total = 0
