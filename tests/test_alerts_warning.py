@@ -111,6 +111,26 @@ def test_site_prediction_prefers_the_strip_on_the_nose_and_the_used_one():
     assert abs(p["eta"].iloc[0] - (100.0 + distance / 70.0)) < 120.0
 
 
+def test_a_descending_aircraft_is_sent_to_the_strip_where_its_descent_ends():
+    import numpy as np
+
+    from centinela.geo.frames import destination
+    from centinela.geo.terrain import GriddedTerrain
+
+    # Two used strips on the nose of a plane flying west at 70 m/s: 10 km and 25 km ahead, on ground at 500 m.
+    (near_lat, far_lat), (near_lon, far_lon) = destination(np.full(2, -12.5), np.full(2, -73.5), 270.0,
+                                                           np.array([10_000.0, 25_000.0]))
+    sites = pd.DataFrame({"airstrip_id": ["NEAR", "FAR"], "lat": [near_lat, far_lat], "lon": [near_lon, far_lon],
+                          "first_seen": 0.0, "sigma_m": 300.0})
+    flat = GriddedTerrain(np.array([-13.0, -12.0]), np.array([-74.5, -73.0]), np.full((2, 2), 500.0))
+    uses = np.ones((3, 2))
+    # 1,500 m above the strips, sinking 4 m/s: the descent meets the ground 1500 / 4 * 70 = 26 km ahead.
+    p = predict_sites([-12.5] * 3, [-73.5] * 3, [270.0] * 3, [70.0] * 3, [100.0] * 3, sites, uses,
+                      alt_m=[2_000.0, 2_000.0, np.nan], sink_mps=[4.0, 0.0, np.nan], terrain=flat)
+    assert p["airstrip_id"].tolist() == ["FAR", "NEAR", "NEAR"], "level or unknown height: the nearer strip"
+    assert p["site_share"].iloc[0] > 0.6, "the descent weighs, within its 40 % uncertainty"
+
+
 def test_eta_window_grows_with_time_to_go():
     window = EtaWindow(min_width_s=300.0, width_per_s_to_go=0.25)
     assert window.width_s(60.0) == 300.0

@@ -13,7 +13,9 @@ each candidate is weighed by how well the bearing to it agrees with the aircraft
 off the nose, wider when the strip is close because a track's course is noisy and the final turn is not yet flown;
 in the simulated scenarios the course at the alert is often 15-70 degrees off the bearing to the strip, which the
 site's spread below accounts for), by how far it is, and by its history: a strip already used by earlier flights is
-the likeliest destination (air-bridge crews reuse strips until they are cratered). Only strips with that history
+the likeliest destination (air-bridge crews reuse strips until they are cratered). When the aircraft's height is
+known (transponder, 3-D radar) and it is descending, each strip is also weighed by how well its distance fits
+where the descent meets the strip's elevation in the terrain model. Only strips with that history
 are candidates: a landing counts when the flight's inbound score had reached the operating threshold before it
 landed (earlier runs' landings, which the catalogue keeps without saying who landed, all count). A strip that only
 mission planes, helicopters or villagers used is not where the police should be sent, and pointing at one makes the
@@ -93,6 +95,17 @@ APPROACH_EXTRA_S = 60.0
 # Ground speed under which a track is not heading anywhere useful to extrapolate (a helicopter hovering, or
 # the last plots of a landing roll).
 MIN_SPEED_MPS = 20.0
+# --- descent (aircraft whose height is known: transponder, 3-D radar) -------------------------------------
+# A descending aircraft touches down about (height above the strip) / (sink rate) x (ground speed) ahead: among
+# strips on one course, the one at that distance is the likelier. Less sink than ~300 ft/min is level flight
+# with altimeter noise.
+DESCENT_MIN_SINK_MPS = 1.5
+# The sink rate over the last minute of the track (causal; Mode C's 100-ft steps average out over it).
+DESCENT_BASELINE_S = 60.0
+# Descents are flown in steps, with level-offs and a slower final: the touch-down distance is uncertain by
+# this fraction of itself, plus a base for the circuit flown at the strip.
+DESCENT_SIGMA_FRACTION = 0.4
+DESCENT_SIGMA_MIN_M = 2_000.0
 # A predicted site is right when the landing is this close (the issue's goal: police within reach of the strip).
 SITE_HIT_M = 2_000.0
 # Uncertainty of a catalogue strip's position when the catalogue gives none (a landing estimate's ~300 m).
@@ -262,11 +275,56 @@ def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray) -> tuple[np
     return lat, lon, (known * uses) @ membership, total > 0, member
 
 
+def sink_rate_mps(rows: pd.DataFrame, baseline_s: float = DESCENT_BASELINE_S) -> np.ndarray:
+    """Rate of descent (m/s, positive down) of each row over the last ``baseline_s`` of its track, from ``alt_m``
+    (``t``, ``track_id``): causal, NaN without altitude or without a row that far back.
+
+    >>> rows = pd.DataFrame({"track_id": ["a"] * 4, "t": [0.0, 30.0, 60.0, 90.0], "alt_m": [900.0, 800, 700, 600]})
+    >>> sink_rate_mps(rows).tolist()
+    [nan, nan, 3.3333333333333335, 3.3333333333333335]
+    """
+    t = rows["t"].to_numpy(float)
+    alt = rows["alt_m"].to_numpy(float) if "alt_m" in rows else np.full(len(rows), np.nan)
+    code = pd.factorize(rows["track_id"])[0].astype(float)
+    order = np.lexsort((t, code))
+    span = (t.max() - t.min() + 2.0 * baseline_s + 1.0) if len(t) else 1.0
+    key = code[order] * span + (t[order] - (t.min() if len(t) else 0.0))
+    back = np.searchsorted(key, key - baseline_s, side="right") - 1
+    sink = np.full(len(rows), np.nan)
+    ok = (back >= 0) & (code[order][np.maximum(back, 0)] == code[order])
+    i, j = order[ok], order[back[ok]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sink[i] = (alt[j] - alt[i]) / (t[i] - t[j])
+    return sink
+
+
+def _descent_log_weight(d: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray, alt_m: np.ndarray, sink: np.ndarray,
+                        speed: np.ndarray, terrain) -> np.ndarray:
+    """(n, places) log-weight of each place by how well its distance ``d`` fits the touch-down distance of a
+    descending aircraft (0 where the height or the descent is unknown)."""
+    out = np.zeros_like(d)
+    descending = np.isfinite(alt_m) & (np.nan_to_num(sink) >= DESCENT_MIN_SINK_MPS) & (speed >= MIN_SPEED_MPS)
+    if terrain is None or not descending.any():
+        return out
+    rows = np.flatnonzero(descending)
+    elevation = np.asarray(terrain.elevation_m(p_lat[rows].ravel(), p_lon[rows].ravel()), float).reshape(len(rows), -1)
+    height = alt_m[rows, None] - elevation
+    touchdown = height / sink[rows, None] * speed[rows, None]
+    sigma = DESCENT_SIGMA_FRACTION * np.abs(touchdown) + DESCENT_SIGMA_MIN_M
+    with np.errstate(invalid="ignore"):
+        term = -0.5 * ((d[rows] - touchdown) / sigma) ** 2
+    # A strip above the aircraft says nothing about where the descent ends: no weight either way.
+    out[rows] = np.where((height > 0) & np.isfinite(term), term, 0.0)
+    return out
+
+
 def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray, *,
-                  min_uses: float = 0.0) -> pd.DataFrame:
+                  min_uses: float = 0.0, alt_m=None, sink_mps=None, terrain=None) -> pd.DataFrame:
     """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its share of the
-    weight among the candidates (``site_share``), its distance, an ETA and a position uncertainty. Rows without a candidate have NaN.
-    Places with fewer than ``min_uses`` landings so far are not candidates."""
+    weight among the candidates (``site_share``), its distance, an ETA and a position uncertainty. Rows without a
+    candidate have NaN. Places with fewer than ``min_uses`` landings so far are not candidates. Given the
+    aircraft's altitude, its sink rate (:func:`sink_rate_mps`) and the terrain, a descending aircraft's places are
+    also weighed by how well their distance fits where the descent meets the strip's elevation."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     course, speed, t = np.asarray(course_deg, float), np.asarray(speed_mps, float), np.asarray(t, float)
     n = len(lat)
@@ -283,6 +341,9 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     # Farther places are less likely destinations at equal angle (a longer flight has more room to turn).
     with np.errstate(invalid="ignore"):
         log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / MAX_SITE_DISTANCE_M
+    if alt_m is not None and sink_mps is not None:
+        log_w = log_w + _descent_log_weight(d, p_lat, p_lon, np.asarray(alt_m, float), np.asarray(sink_mps, float),
+                                            speed, terrain)
     log_w = np.where(ok, log_w, -np.inf)
     has = np.isfinite(log_w).any(axis=1)
     if not has.any():
@@ -334,7 +395,7 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float), counted=suspect)
     course = np.degrees(np.arctan2(rows["ve_mps"].to_numpy(float), rows["vn_mps"].to_numpy(float)))
     predicted = predict_sites(rows["lat"], rows["lon"], course, rows["speed_mps"], rows["t"], sites, uses,
-                              min_uses=1.0)
+                              min_uses=1.0, alt_m=rows["alt_m"], sink_mps=sink_rate_mps(rows), terrain=terrain)
     for c in predicted.columns:
         rows[c] = predicted[c].to_numpy()
     rows["indicators"] = _indicator_lists(air[AIRBORNE_INDICATORS], m.inbound.contributions(air[AIRBORNE_INDICATORS]))
