@@ -63,6 +63,7 @@ def server(tmp_path_factory):
     outputs = sample_outputs()
     store.load_outputs(outputs, "day1", dispatch_to_units=["VRAEM-OPS"])
     add_user(store, "ana", "ana-pw", role="analyst", unit="VRAEM-OPS", scrypt_n=2**10)
+    add_user(store, "jefe", "jefe-pw", role="admin", unit="VRAEM-OPS", scrypt_n=2**10)
     feed = ReplayFeed.from_outputs(outputs, "day1", speed=REPLAY_SPEED, tick_s=REPLAY_TICK_S)
     app = create_app(store, feed=feed, speed=REPLAY_SPEED, min_subscribers=1)  # the replay waits for the page
     port = _free_port()
@@ -147,6 +148,42 @@ def test_operator_logs_in_sees_tracks_move_clicks_an_alert_and_reads_the_dossier
     assert not page.errors, page.errors
     assert all(url.startswith(server) for url in page.requested), [u for u in page.requested
                                                                    if not u.startswith(server)]
+
+
+def _log_in(page, server: str, username: str, password: str) -> None:
+    page.goto(server + "/")
+    page.wait_for_selector("#login:not([hidden])")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-form button")
+    page.wait_for_selector("#login", state="hidden")
+
+
+def test_a_widening_is_asked_by_one_person_and_approved_by_another(browser, page, server):
+    _log_in(page, server, "ana", "ana-pw")
+    alert = page.wait_for_selector('#alerts .alert[data-alert-id="AL-0001"]')
+    assert re.search(r"your copy \S+", alert.inner_text()), "the operator sees which marked copy is theirs"
+    alert.query_selector(".widen-btn").click()
+    page.wait_for_selector("#widen-form:not([hidden])")
+    assert page.is_hidden("#dossier"), "asking to widen does not open the dossier"
+    page.fill("#widen-unit", "DIRANDRO-PICHARI")
+    page.fill("#widen-reason", "the strip is in their patrol area")
+    page.click("#widen-form button[type=submit]")
+    request = page.wait_for_selector("#widening .widening:has-text('DIRANDRO-PICHARI')")
+    assert "waiting for a second person" in request.inner_text() and not request.query_selector(".approve-form")
+
+    # The administrator, in another session, sees the request and approves it with a reason.
+    other = browser.new_context(viewport={"width": 1400, "height": 850}).new_page()
+    other.set_default_timeout(WAIT_MS)
+    _log_in(other, server, "jefe", "jefe-pw")
+    form = other.wait_for_selector("#widening .widening:has-text('DIRANDRO-PICHARI') .approve-form")
+    form.query_selector("input").fill("agreed: Pichari can reach it in time")
+    form.query_selector("button").click()
+    other.wait_for_selector("#widening .widening", state="detached")
+    recipients = other.evaluate("() => fetch('/api/alerts/day1/AL-0001/recipients').then((r) => r.json())")
+    assert "DIRANDRO-PICHARI" in {r["unit"] for r in recipients}, recipients
+    other.context.close()
+    assert not page.errors, page.errors
 
 
 def test_api_docs_render_offline(page, server):

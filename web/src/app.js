@@ -300,11 +300,17 @@
           <b class="countdown"></b></div>
         <div class="caveat">issued ${esc(utcText(a.t_issued))}; a probability, not a proof</div>
         <ul>${reasons(a.indicators).map((r) => `<li>${esc(r)}</li>`).join("")}</ul>
+        <div class="copy">${a.copy_ref ? `your copy <span class="copy-ref">${esc(a.copy_ref)}</span> · ` : ""}
+          <button class="widen-btn" type="button">Ask to widen…</button></div>
       </li>`;
     }).join("");
     for (const a of list) a._new = false;
     for (const li of $("alerts").querySelectorAll(".alert")) {
       li.addEventListener("click", () => selectAlert(state.alerts.get(li.dataset.key)));
+      li.querySelector(".widen-btn").addEventListener("click", (event) => {
+        event.stopPropagation();  // asking to widen is not opening the dossier
+        openWidenForm(state.alerts.get(li.dataset.key));
+      });
     }
     drawSites(list);
     tickCountdowns();
@@ -341,6 +347,68 @@
     const site = a.predicted_site || {};
     if (site.lat != null) map.setView([site.lat, site.lon], Math.max(map.getZoom(), 9));
     if (a.track_ids && a.track_ids.length) openDossier(a.track_ids[0], a.run_id);
+  }
+
+  // ---------------------------------------------------------------------------------------------- widening
+
+  // A request names the alert and the unit; the server decides who may ask and who may approve (a second
+  // person, never the requester) and says why when it refuses.
+  function apiError(e) {
+    const text = String(e.message || e);
+    const json = text.slice(text.indexOf("{"));
+    try { return JSON.parse(json).detail || text; } catch { return text; }
+  }
+
+  function openWidenForm(a) {
+    if (!a) return;
+    state.widenTarget = a;
+    $("widen-alert").textContent = a.alert_id;
+    $("widen-error").textContent = "";
+    $("widen-form").hidden = false;
+    $("widen-unit").focus();
+  }
+
+  $("widen-cancel").addEventListener("click", () => { $("widen-form").hidden = true; state.widenTarget = null; });
+  $("widen-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const a = state.widenTarget;
+    if (!a) return;
+    try {
+      await api(`/api/alerts/${encodeURIComponent(a.run_id)}/${encodeURIComponent(a.alert_id)}/widen`, {
+        method: "POST", body: JSON.stringify({ unit: $("widen-unit").value, reason: $("widen-reason").value }) });
+    } catch (e) { $("widen-error").textContent = apiError(e); return; }
+    $("widen-form").hidden = true;
+    $("widen-form").reset();
+    state.widenTarget = null;
+    await refreshWidening(true);
+  });
+
+  async function refreshWidening(force = false) {
+    // Typing a reason is not interrupted by the periodic refresh.
+    if (!force && $("widening").contains(document.activeElement)) return;
+    let list;
+    try { list = await api("/api/widening?status=pending"); } catch (e) { console.warn(e); return; }
+    $("widening-count").textContent = list.length;
+    const me = state.user ? state.user.username : null;
+    $("widening").innerHTML = list.map((r) => `
+      <li class="widening" data-request-id="${r.id}">
+        <div><b>${esc(r.alert_id)}</b> → ${esc(r.unit)}</div>
+        <div class="hint">asked by ${esc(r.requested_by)} ${esc(utcText(r.requested_at))}: ${esc(r.reason)}</div>
+        ${r.requested_by === me ? '<div class="hint">waiting for a second person</div>' : `
+        <form class="approve-form"><input name="reason" required placeholder="why you agree">
+          <button type="submit">Approve</button><span class="error" role="alert"></span></form>`}
+      </li>`).join("");
+    for (const form of $("widening").querySelectorAll(".approve-form")) {
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const id = form.closest(".widening").dataset.requestId;
+        try {
+          await api(`/api/widening/${id}/approve`, { method: "POST",
+            body: JSON.stringify({ reason: form.elements.reason.value }) });
+        } catch (e) { form.querySelector(".error").textContent = apiError(e); return; }
+        await refreshWidening(true);
+      });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- dossier
@@ -519,9 +587,10 @@
     if (state.tMin != null) { slider.min = state.tMin; slider.max = state.tMax; }
     setMode("live");
     setClock(status.now ?? status.t_max);
-    await Promise.all([drawAirstrips(), refreshAlerts(), loadWindow(status.now ?? null)]);
+    await Promise.all([drawAirstrips(), refreshAlerts(), refreshWidening(), loadWindow(status.now ?? null)]);
     if (status.mode !== "archive") connect();
     setInterval(refreshAlerts, ALERT_REFRESH_MS);
+    setInterval(() => refreshWidening(), ALERT_REFRESH_MS);
     setInterval(drawAirstrips, 60000);
     setInterval(tickCountdowns, 1000);
   }
