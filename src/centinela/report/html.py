@@ -148,10 +148,21 @@ def _alert_rows(alerts: pd.DataFrame) -> list[list[object]]:
         rows.append([
             a.get("alert_id"), _utc(a.get("t_issued")), f"{a.get('score', float('nan')):.2f}",
             f"{site.get('lat', float('nan')):.4f}, {site.get('lon', float('nan')):.4f}"
-            + (f" ({site.get('airstrip_id')})" if site.get("airstrip_id") else ""),
+            + (f" ({site.get('airstrip_id')})" if site.get("airstrip_id") else "") + _site_uncertainty(a),
             _utc(a.get("eta")), f"±{(a.get('eta_window_s') or 0) / 120:.0f} min", reasons,
         ])
     return rows
+
+
+def _site_uncertainty(alert: dict) -> str:
+    """`` ±12 km; 3% within 2 km`` from the alert's optional sigma_site_m and site_probability ('' without)."""
+    parts = []
+    sigma, probability = alert.get("sigma_site_m"), alert.get("site_probability")
+    if sigma is not None and np.isfinite(sigma):
+        parts.append(f"±{sigma / 1000:.1f} km (1σ)")
+    if probability is not None and np.isfinite(probability):
+        parts.append(f"{100 * probability:.0f}% chance within 2 km")
+    return f"; {'; '.join(parts)}" if parts else ""
 
 
 def render_report(
