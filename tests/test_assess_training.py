@@ -62,3 +62,21 @@ def test_site_probability_is_fitted_to_how_often_the_site_was_right():
     assert abs(p[0] - 0.1) < 0.1 and abs(p[2] - 0.5) < 0.15, "about half the share, as constructed"
     assert abs(p[3] - 0.05) < 0.04
     assert info["site_hit_strip_samples"] == 400 and info["site_hit_dead_reckoned_samples"] == 200
+
+
+def test_the_strip_eta_window_covers_the_landings_when_applied_to_the_stated_time_to_go():
+    import numpy as np
+    import pandas as pd
+
+    from centinela.alerts.warning import EtaWindow
+    from centinela.assess.training import fit_eta_window
+
+    rng = np.random.default_rng(5)
+    # Planes that do not fly straight: they land 1.0-2.2 times the stated time to go after the prediction.
+    stated = rng.uniform(300.0, 1800.0, 500)
+    to_go = stated * rng.uniform(1.0, 2.2, 500)
+    predictions = pd.DataFrame({"basis": "strip", "to_go": to_go, "err": to_go - stated, "w": 1.0,
+                                "site_ok": False, "at_issue": False})
+    window, _ = fit_eta_window(predictions, EtaWindow())
+    inside = np.abs(to_go - stated) <= window.width_s(stated) / 2
+    assert 0.85 <= inside.mean() <= 0.95

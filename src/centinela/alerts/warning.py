@@ -128,7 +128,8 @@ ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_distance_m"
 @dataclass
 class EtaWindow:
     """ETA parameters fitted in training. With a strip ahead, the window's full width is
-    ``max(min_width_s, width_per_s_to_go * seconds still to fly)``; with the dawn ETA it is ``dawn_width_s``;
+    ``max(min_width_s, width_per_s_to_go * seconds still to fly)`` (as stated: ``eta - t``); with the dawn ETA it
+    is ``dawn_width_s``;
     otherwise ``typical_width_s`` around ``typical_time_to_go_s``."""
 
     min_width_s: float = 600.0
