@@ -58,7 +58,7 @@ SITE_SPREAD_COVERAGE = 0.865
 # The strip-based window is a multiple of the stated time to go. Up to three times it still says more than the
 # dawn prior (about an hour wide) for the 10-20 minutes to go of most alerts; beyond, the window is capped and
 # its coverage falls short, visibly. (Capped at 1 until 23 Nov, fifth session: the training coverage of strip
-# windows was then 58 %, not 90 %, and on two easy evaluation runs 5 of 18 landings fell inside.)
+# windows was then 58 %, not 90 %, and on two easy evaluation runs 4 of 18 landings fell inside.)
 MAX_WIDTH_PER_S_TO_GO = 3.0
 # Fewer predictions than this say nothing about a window's width: the default is kept.
 MIN_WINDOW_SAMPLES = 20
