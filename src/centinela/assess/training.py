@@ -425,7 +425,8 @@ def fit_site_spread(predictions: pd.DataFrame) -> tuple[SiteSpread, dict]:
     """Per basis, the 1-sigma site error as a fraction of the distance from the aircraft to the predicted site:
     half the :data:`SITE_SPREAD_COVERAGE` quantile of error / distance over the training predictions (each alert
     weighing the same), so that that share of the landings falls within two sigma. Bases with fewer than
-    :data:`MIN_WINDOW_SAMPLES` predictions keep the default."""
+    :data:`MIN_WINDOW_SAMPLES` predictions keep the default. Also how often a site was right
+    (:func:`_fit_site_hits`), for ``site_probability``."""
     spread = SiteSpread()
     info: dict = {}
     usable = predictions[predictions["site_distance_m"].to_numpy(float) > 0] if len(predictions) else predictions
