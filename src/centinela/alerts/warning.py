@@ -58,6 +58,7 @@ import pandas as pd
 from scipy.special import expit
 
 from centinela import model
+from centinela.alerts.dispatch import finite_or_none
 from centinela.assess.explanations import explain
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
@@ -170,7 +171,7 @@ class SiteSpread:
         [0.119, 0.269, 0.0]
         """
         share = np.asarray(share, float)
-        strip = np.asarray([str(b) == "strip" for b in basis], bool)
+        strip = np.asarray(basis, dtype=object) == "strip"
         if self.strip_hit_log_odds:
             intercept, slope = self.strip_hit_log_odds
             on_strip = expit(intercept + slope * share)
@@ -518,9 +519,10 @@ def fill_without_site(states: pd.DataFrame, window: EtaWindow, spread: SiteSprea
     return out
 
 
-def _optional(value) -> float | None:
-    """A float for JSON, None for a missing value."""
-    return None if pd.isna(value) else round(float(value), 4)
+def _rounded(value) -> float | None:
+    """A probability for JSON, to 4 decimals; None when missing."""
+    number = finite_or_none(value)
+    return None if number is None else round(number, 4)
 
 
 def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, registered: pd.DataFrame | None = None,
@@ -562,7 +564,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
                     "airstrip_id": None if pd.isna(r.airstrip_id) else str(r.airstrip_id),
                     "sigma_site_m": round(float(r.sigma_site_m), 1),
                     "site_distance_m": round(float(r.site_distance_m), 1),
-                    "site_probability": _optional(r.site_probability), "site_share": _optional(r.site_share),
+                    "site_probability": _rounded(r.site_probability), "site_share": _rounded(r.site_share),
                     "eta_basis": str(r.eta_basis)}
                    for r in mine.iloc[1:].itertuples()]
         track_ids = list(dict.fromkeys(flight_states["track_id"].astype(str)))
@@ -580,8 +582,8 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
             "updates": updates,
             "sigma_site_m": float(head["sigma_site_m"]),
             "site_distance_m": float(head["site_distance_m"]),
-            "site_probability": _optional(head["site_probability"]),
-            "site_share": _optional(head["site_share"]),
+            "site_probability": _rounded(head["site_probability"]),
+            "site_share": _rounded(head["site_share"]),
             "eta_basis": str(head["eta_basis"]),
             "explanations": explain(mine.iloc[[0]])[0],
         })

@@ -156,11 +156,13 @@ def _alert_rows(alerts: pd.DataFrame) -> list[list[object]]:
 
 def _site_uncertainty(alert: dict) -> str:
     """`` ±12 km; 3% within 2 km`` from the alert's optional sigma_site_m and site_probability ('' without)."""
+    from centinela.alerts.dispatch import finite_or_none
+
     parts = []
-    sigma, probability = alert.get("sigma_site_m"), alert.get("site_probability")
-    if sigma is not None and np.isfinite(sigma):
+    sigma, probability = finite_or_none(alert.get("sigma_site_m")), finite_or_none(alert.get("site_probability"))
+    if sigma is not None:
         parts.append(f"±{sigma / 1000:.1f} km (1σ)")
-    if probability is not None and np.isfinite(probability):
+    if probability is not None:
         parts.append(f"{100 * probability:.0f}% chance within 2 km")
     return f"; {'; '.join(parts)}" if parts else ""
 
