@@ -108,6 +108,7 @@ DESCENT_BASELINE_S = 60.0
 DESCENT_SIGMA_FRACTION = 0.4
 DESCENT_SIGMA_MIN_M = 2_000.0
 # A predicted site is right when the landing is this close (the goal: police within reach of the strip).
+# The warning's site_probability is calibrated on it and centinela.evaluate.alerts scores alerts by it.
 SITE_HIT_M = 2_000.0
 # Uncertainty of a catalogue strip's position when the catalogue gives none (a landing estimate's ~300 m).
 STRIP_SIGMA_M = 300.0

@@ -10,7 +10,7 @@ whether the predicted strip and landing time were right.
   the narco flights that land at least once in the truth.
 - **Lead time** of an alerted flight: its target landing's time minus ``t_issued`` of its earliest such
   alert.
-- An alert's **site is right** when ``predicted_site`` is within ``SITE_RADIUS_M`` of the target landing;
+- An alert's **site is right** when ``predicted_site`` is within ``SITE_HIT_M`` of the target landing;
   its **ETA is right** when the landing falls inside ``[eta − eta_window_s/2, eta + eta_window_s/2]``
   (``eta_window_s`` is the window's full width, centred on ``eta``).
 - Whether the stated uncertainty is honest: the share of alerts whose target landing lies within two
@@ -39,13 +39,11 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
+from centinela.alerts.warning import SITE_HIT_M
 from centinela.evaluate.common import number, quantile, ratio
 from centinela.evaluate.landings import true_landings
 from centinela.geo.frames import haversine_m
 from centinela.model import track_id_list
-
-# A police team at the predicted strip must be within reach of the real one; same gate as landing recall.
-SITE_RADIUS_M = 2_000.0
 
 
 def _site_coordinate(site: object, key: str) -> float:
@@ -128,7 +126,7 @@ def alert_metrics(
     timely = targets.dropna(subset=["t"])
     first = timely.sort_values("t_issued").drop_duplicates("truth_id")
     site_error_m = haversine_m(timely["site_lat"], timely["site_lon"], timely["lat"], timely["lon"])
-    site_ok = np.asarray(site_error_m <= SITE_RADIUS_M)
+    site_ok = np.asarray(site_error_m <= SITE_HIT_M)
     eta_error_s = np.abs(timely["t"].to_numpy(float) - timely["eta"].to_numpy(float))
     eta_ok = eta_error_s <= timely["eta_window_s"].to_numpy(float) / 2.0
     metrics.update(
