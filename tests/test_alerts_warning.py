@@ -159,3 +159,26 @@ def test_only_strips_used_by_suspect_flights_are_destinations():
     sites = pd.DataFrame({"airstrip_id": ["S"]})
     uses = prior_uses(sites, airstrips, events, [999.0, 1001.0], counted=suspect)
     assert uses[:, 0].tolist() == [3.0, 4.0]
+
+
+def test_a_strip_is_placed_where_the_landings_known_at_the_time_put_it():
+    import numpy as np
+
+    from centinela.alerts.warning import site_positions
+
+    # Strip S: a landing estimate at t=100 1 km north of where a better one at t=200 puts it.
+    events = pd.DataFrame({"kind": ["landing", "landing", "takeoff"], "t": [100.0, 200.0, 300.0],
+                           "lat": [-12.491, -12.5, -12.4], "lon": [-74.0, -74.0, -74.0],
+                           "airstrip_id": ["S", "S", "S"], "confidence": [0.8, 0.8, 0.8],
+                           "sigma_major_m": [1_000.0, 300.0, 300.0]})
+    airstrips = pd.DataFrame({"id": ["S"], "landings": [2], "registered": [False], "lat": [-12.4993],
+                              "lon": [-74.0]})
+    sites = pd.DataFrame({"airstrip_id": ["S"], "lat": [-12.4993], "lon": [-74.0]})
+    lat, lon = site_positions(sites, airstrips, events, np.array([150.0, 250.0]))
+    assert lat[0, 0] == -12.491, "at t=150 only the first landing was known"
+    expected = (-12.491 / 1_000.0**2 + -12.5 / 300.0**2) / (1 / 1_000.0**2 + 1 / 300.0**2)
+    assert abs(lat[1, 0] - expected) < 1e-9, "then the precision-weighted mean of both; take-offs do not place it"
+    assert lon.tolist() == [[-74.0], [-74.0]]
+    # A strip that earlier runs placed keeps the catalogue's position.
+    lat, _ = site_positions(sites, airstrips.assign(landings=5), events, np.array([150.0]))
+    assert lat[0, 0] == -12.4993

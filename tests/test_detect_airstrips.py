@@ -40,6 +40,34 @@ def test_landings_cluster_into_one_strip_near_the_site():
     assert (events["airstrip_id"] == strip["id"]).all()
 
 
+def test_vague_estimates_on_either_side_of_a_strip_make_one_strip_between_them():
+    # A radar-blind stop is placed from the approach's last plot on one side of the strip and the departure's
+    # first on the other: estimates ~1.3 km either side, each with a 1.4 km sigma.
+    east = destination(*STRIP_A, 60.0, 1_300.0)
+    west = destination(*STRIP_A, 240.0, 1_300.0)
+    sides = [_landings((float(p[0]), float(p[1])), days=[d], scatter_m=1_400.0, per_day=1).assign(
+        lat=float(p[0]), lon=float(p[1])) for d, p in enumerate([east, west, east, west])]
+    strips, events = update_airstrips(pd.concat(sides, ignore_index=True), registered=None)
+    assert len(strips) == 1, "2.6 km apart, but within their combined uncertainty"
+    assert haversine_m(strips["lat"].iloc[0], strips["lon"].iloc[0], *STRIP_A) < 100.0
+    assert events["airstrip_id"].nunique() == 1
+
+
+def test_precise_estimates_of_nearby_strips_stay_apart_and_vague_ones_do_not_chain():
+    two_km = destination(*STRIP_A, 90.0, 2_000.0)
+    precise = pd.concat([_landings(STRIP_A, days=[0], scatter_m=150.0, seed=3),
+                         _landings((float(two_km[0]), float(two_km[1])), days=[1], scatter_m=150.0, seed=4)],
+                        ignore_index=True)
+    strips, _ = update_airstrips(precise, registered=None)
+    assert len(strips) == 2, "precise estimates 2 km apart are two strips"
+    # Vague estimates every 3 km along a valley: each agrees with its neighbours, but not all with each other.
+    lat, lon = destination(np.full(6, STRIP_A[0]), np.full(6, STRIP_A[1]), 0.0, np.arange(6) * 3_000.0)
+    chain = _landings(STRIP_A, days=range(6), scatter_m=1_400.0, per_day=1).assign(lat=lat, lon=lon)
+    strips, _ = update_airstrips(chain, registered=None)
+    assert len(strips) >= 3, "15 km of valley is not one strip"
+    assert (strips["landings"] <= 2).all()
+
+
 def test_cratered_strip_is_replaced_by_a_successor():
     # Strip A used on days 0-2, then cratered; strip B, 4 km away, in use from day 5 to day 8.
     events = pd.concat([_landings(STRIP_A, days=[0, 1, 2], seed=1), _landings(STRIP_B, days=[5, 6, 7, 8], seed=2)],

@@ -7,7 +7,8 @@ is airborne, has not landed yet and is heading for a strip, one alert is raised;
 flight refine it (``updates``) until it lands, instead of raising new alerts.
 
 **Where.** The candidate strips at time t are the clandestine strips of the airstrip catalogue already known at t
-(first seen before t: the catalogue a live system would hold, earlier runs included). Registered airfields are not
+(first seen before t: the catalogue a live system would hold, earlier runs included), each placed where the
+landings before t put it. Registered airfields are not
 candidates: the air bridge lands where no one sees it. A GPS-guided plane flies nearly straight at its strip, so
 each candidate is weighed by how well the bearing to it agrees with the aircraft's course (a Gaussian in the angle
 off the nose, wider when the strip is close because a track's course is noisy and the final turn is not yet flown;
@@ -81,6 +82,7 @@ SIGMA_CROSS_TRACK_M = 3_000.0
 # Strips further than this are not predicted: at 70 m/s it is ~50 minutes of flight, beyond which a light plane
 # can still turn anywhere. The alert waits until a strip is within reach.
 MAX_SITE_DISTANCE_M = 200_000.0
+SITE_DISTANCE_SCALE_M = MAX_SITE_DISTANCE_M
 # Candidates more than this far off the nose are not where the flight is going.
 MAX_OFF_COURSE_DEG = 60.0
 # Without a strip ahead, the dead-reckoned site is this uncertain: a third of the distance to it, at least 5 km.
@@ -255,10 +257,42 @@ def prior_uses(sites: pd.DataFrame, airstrips: pd.DataFrame | None, events: pd.D
     return counts
 
 
-def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray) -> tuple[np.ndarray, ...]:
+def site_positions(sites: pd.DataFrame, airstrips: pd.DataFrame | None, events: pd.DataFrame | None,
+                   t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(len(t), len(sites)) latitude and longitude of each site as known at each time: the weighted mean of this
+    run's landing estimates on it before then (the catalogue's final position uses later landings too, which a
+    live system did not have). A strip that earlier runs already placed keeps the catalogue's position."""
+    from centinela.detect.airstrips import strip_estimates
+
+    t = np.asarray(t, float)
+    lat = np.broadcast_to(sites["lat"].to_numpy(float), (len(t), len(sites))).copy()
+    lon = np.broadcast_to(sites["lon"].to_numpy(float), (len(t), len(sites))).copy()
+    estimates = strip_estimates(events)
+    if len(estimates) == 0:
+        return lat, lon
+    history = strip_history(airstrips, events)
+    by_strip = {str(k): g.sort_values("t") for k, g in estimates.groupby(estimates["airstrip_id"].astype(str))}
+    for j, sid in enumerate(sites["airstrip_id"].astype(str)):
+        mine = by_strip.get(sid)
+        if mine is None or history.get(sid, (0, None))[0] > 0:
+            continue
+        w = mine["weight"].to_numpy(float)
+        cum_w = np.concatenate([[0.0], np.cumsum(w)])
+        cum_lat = np.concatenate([[0.0], np.cumsum(w * mine["lat"].to_numpy(float))])
+        cum_lon = np.concatenate([[0.0], np.cumsum(w * mine["lon"].to_numpy(float))])
+        k = np.searchsorted(mine["t"].to_numpy(float), t, side="right")
+        seen = cum_w[k] > 0
+        lat[seen, j] = cum_lat[k][seen] / cum_w[k][seen]
+        lon[seen, j] = cum_lon[k][seen] / cum_w[k][seen]
+    return lat, lon
+
+
+def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray,
+               positions: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
     """The candidate places as known at each time: per (row, group) the position (the members known then,
     weighted by their landings), the landings so far, the earliest member's id and whether any member is
-    known. Returns ``lat, lon, uses, known, member`` arrays of shape (len(t), n_groups)."""
+    known. ``positions``: the sites' positions per row (:func:`site_positions`; default: the catalogue's).
+    Returns ``lat, lon, uses, known, member`` arrays of shape (len(t), n_groups)."""
     group = sites["group"].to_numpy(int) if "group" in sites else np.arange(len(sites))
     n_groups = int(group.max()) + 1
     membership = np.zeros((len(sites), n_groups))
@@ -266,9 +300,11 @@ def _places_at(t: np.ndarray, sites: pd.DataFrame, uses: np.ndarray) -> tuple[np
     known = (sites["first_seen"].to_numpy(float)[None, :] <= t[:, None]).astype(float)
     weight = known * (1.0 + uses)
     total = weight @ membership
+    site_lat, site_lon = positions if positions is not None else (sites["lat"].to_numpy(float),
+                                                                  sites["lon"].to_numpy(float))
     with np.errstate(invalid="ignore", divide="ignore"):
-        lat = (weight * sites["lat"].to_numpy(float)) @ membership / total
-        lon = (weight * sites["lon"].to_numpy(float)) @ membership / total
+        lat = (weight * site_lat) @ membership / total
+        lon = (weight * site_lon) @ membership / total
     # The id a place is reported under: its member with the most landings so far (the earliest on ties).
     score = np.where(known > 0, uses - 1e-9 * np.argsort(np.argsort(sites["first_seen"].to_numpy(float))), -np.inf)
     member = np.full((len(t), n_groups), -1)
@@ -322,12 +358,14 @@ def _descent_log_weight(d: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray, alt
 
 
 def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray, *,
-                  min_uses: float = 0.0, alt_m=None, sink_mps=None, terrain=None) -> pd.DataFrame:
+                  min_uses: float = 0.0, alt_m=None, sink_mps=None, terrain=None,
+                  positions: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its share of the
     weight among the candidates (``site_share``), its distance, an ETA and a position uncertainty. Rows without a
     candidate have NaN. Places with fewer than ``min_uses`` landings so far are not candidates. Given the
     aircraft's altitude, its sink rate (:func:`sink_rate_mps`) and the terrain, a descending aircraft's places are
-    also weighed by how well their distance fits where the descent meets the strip's elevation."""
+    also weighed by how well their distance fits where the descent meets the strip's elevation. ``positions``:
+    the sites' positions as known at each row (:func:`site_positions`; default: the catalogue's)."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     course, speed, t = np.asarray(course_deg, float), np.asarray(speed_mps, float), np.asarray(t, float)
     n = len(lat)
@@ -336,14 +374,15 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
                         "sigma_site_m": np.nan})
     if n == 0 or len(sites) == 0:
         return out
-    p_lat, p_lon, p_uses, known, member = _places_at(t, sites, np.asarray(uses, float).reshape(n, len(sites)))
+    p_lat, p_lon, p_uses, known, member = _places_at(t, sites, np.asarray(uses, float).reshape(n, len(sites)),
+                                                     positions)
     d = haversine_m(lat[:, None], lon[:, None], p_lat, p_lon)
     off = np.abs((bearing_deg(lat[:, None], lon[:, None], p_lat, p_lon) - course[:, None] + 180.0) % 360.0 - 180.0)
     sigma = np.maximum(SIGMA_COURSE_DEG, np.degrees(np.arctan2(SIGMA_CROSS_TRACK_M, np.maximum(d, 1.0))))
     ok = known & (p_uses >= min_uses) & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
     # Farther places are less likely destinations at equal angle (a longer flight has more room to turn).
     with np.errstate(invalid="ignore"):
-        log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / MAX_SITE_DISTANCE_M
+        log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / SITE_DISTANCE_SCALE_M
     if alt_m is not None and sink_mps is not None:
         log_w = log_w + _descent_log_weight(d, p_lat, p_lon, np.asarray(alt_m, float), np.asarray(sink_mps, float),
                                             speed, terrain)
@@ -397,8 +436,10 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     suspect = suspect_landings(rows, outputs.events, m.alert_threshold)
     uses = prior_uses(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float), counted=suspect)
     course = np.degrees(np.arctan2(rows["ve_mps"].to_numpy(float), rows["vn_mps"].to_numpy(float)))
+    positions = site_positions(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float))
     predicted = predict_sites(rows["lat"], rows["lon"], course, rows["speed_mps"], rows["t"], sites, uses,
-                              min_uses=1.0, alt_m=rows["alt_m"], sink_mps=sink_rate_mps(rows), terrain=terrain)
+                              min_uses=1.0, alt_m=rows["alt_m"], sink_mps=sink_rate_mps(rows), terrain=terrain,
+                              positions=positions)
     for c in predicted.columns:
         rows[c] = predicted[c].to_numpy()
     rows["indicators"] = _indicator_lists(air[AIRBORNE_INDICATORS], m.inbound.contributions(air[AIRBORNE_INDICATORS]))

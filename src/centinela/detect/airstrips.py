@@ -3,9 +3,15 @@ and linked when a cratered strip is replaced by a new one nearby.
 
 1. A landing within :data:`REGISTERED_MATCH_M` of a registered airfield belongs to that airfield (id = its
    ICAO code).
-2. Else it joins the nearest strip of the previous catalogue within :data:`STRIP_RADIUS_M`.
-3. The rest are clustered (DBSCAN, haversine metric, eps = :data:`STRIP_RADIUS_M`, one landing is enough)
-   into new strips, placed at the mean of their landings weighted by confidence / variance.
+2. Else it joins the nearest strip of the previous catalogue that it agrees with (:func:`join_radius_m`).
+3. The rest are clustered into new strips, every two landings of a strip agreeing with each other (complete
+   linkage; one landing is enough), placed at the mean of their landings weighted by confidence / variance.
+
+Two estimates agree when they lie within :data:`JOIN_SIGMAS` combined sigmas of each other, never less than
+:data:`STRIP_RADIUS_M` apart and never more than :data:`MAX_JOIN_M`. Precise landings (a few hundred metres)
+thus join within the strip radius, while radar-blind stops, placed to a kilometre or more and often on either
+side of the strip (the approach's last plot on one side, the departure's first on the other), join into one
+strip whose mean is closer to the real one than any of them.
 4. A strip silent for :data:`SILENT_S` whose last landing came before a new strip's first, within
    :data:`SUCCESSOR_MAX_GAP_S` and :data:`SUCCESSOR_MAX_M`, is that new strip's predecessor
    (``successor_of``): traffickers refill cratered strips or clear new ones a few km away within days.
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import DBSCAN
+from sklearn.cluster import DBSCAN, AgglomerativeClustering
 from sklearn.neighbors import BallTree
 
 from centinela.geo.frames import EARTH_RADIUS_M, haversine_m
@@ -45,6 +51,13 @@ SILENT_S = 2 * 86_400.0
 # within ten days and a few km away.
 SUCCESSOR_MAX_GAP_S = 10 * 86_400.0
 SUCCESSOR_MAX_M = 10_000.0
+# Two landing estimates agree when they are within this many combined 1-sigma of each other: the distance between
+# two estimates of one point is Rayleigh-distributed, 86 % within 2 combined sigma.
+JOIN_SIGMAS = 2.0
+# ... but never farther apart than this: two radar-blind estimates (~1.4 km sigma) on either side of one strip
+# lie up to ~3 km apart, while strips a few km apart are different places (a cratered strip's successor is
+# cleared 1-3 km away and is joined to it only when its estimates cannot tell them apart).
+MAX_JOIN_M = 3_500.0
 # Events weaker than this, or placed less precisely, do not create a strip (they may still join one): a
 # strip is a place a ground team can search, not a 5 km ellipse.
 MIN_CONFIDENCE = 0.5
@@ -92,6 +105,62 @@ def _weights(events: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(events["confidence"].to_numpy(float), nan=0.5) / sigma**2
 
 
+def join_radius_m(sigma_a, sigma_b, strip_radius_m: float = STRIP_RADIUS_M) -> np.ndarray:
+    """How far apart two estimates with these 1-sigma errors (m; NaN: a precise one) may lie and still be of one
+    strip.
+
+    >>> join_radius_m([100.0, 1_400.0, 3_000.0], [200.0, 1_000.0, 3_000.0]).round().tolist()
+    [800.0, 3441.0, 3500.0]
+    """
+    a = np.nan_to_num(np.asarray(sigma_a, float), nan=0.0)
+    b = np.nan_to_num(np.asarray(sigma_b, float), nan=0.0)
+    return np.clip(JOIN_SIGMAS * np.hypot(a, b), strip_radius_m, max(MAX_JOIN_M, strip_radius_m))
+
+
+def _cluster(lat: np.ndarray, lon: np.ndarray, sigma: np.ndarray, strip_radius_m: float) -> np.ndarray:
+    """Cluster labels of landing estimates: complete linkage, so every two members agree (single linkage
+    would chain a valley's worth of vague estimates into one strip)."""
+    labels = np.zeros(len(lat), int)
+    if len(lat) < 2:
+        return labels
+    # Estimates farther apart than any join radius never share a strip: cluster each group of neighbours on
+    # its own (a pairwise matrix over a whole month's landings would not fit in memory).
+    reach = max(MAX_JOIN_M, strip_radius_m)
+    neighbourhoods = DBSCAN(eps=reach / EARTH_RADIUS_M, min_samples=1, metric="haversine",
+                            algorithm="ball_tree").fit_predict(np.radians(np.column_stack([lat, lon])))
+    next_label = 0
+    for hood in np.unique(neighbourhoods):
+        rows = np.flatnonzero(neighbourhoods == hood)
+        if len(rows) == 1:
+            labels[rows] = next_label
+            next_label += 1
+            continue
+        d = haversine_m(lat[rows, None], lon[rows, None], lat[None, rows], lon[None, rows])
+        scaled = d / join_radius_m(sigma[rows, None], sigma[None, rows], strip_radius_m)
+        # Merges happen below the threshold; a pair exactly at its join radius still agrees.
+        local = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="complete",
+                                        distance_threshold=1.0 + 1e-9).fit_predict(scaled)
+        labels[rows] = next_label + local
+        next_label += int(local.max()) + 1
+    return labels
+
+
+def strip_estimates(events: pd.DataFrame) -> pd.DataFrame:
+    """The landing estimates the catalogue placed its strips from: one row per landing event with an
+    ``airstrip_id``: ``airstrip_id, t, lat, lon, weight`` (where the aircraft stood on the strip, and the
+    confidence / variance weight of :func:`update_airstrips`' mean). A live system knew a strip's position at
+    time t from the estimates before t only."""
+    columns = {"airstrip_id": "string", "t": "float64", "lat": "float64", "lon": "float64", "weight": "float64"}
+    if events is None or len(events) == 0 or "airstrip_id" not in events:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+    ev = events[events["kind"].isin(LANDING_KINDS).to_numpy(bool) & events["airstrip_id"].notna().to_numpy(bool)]
+    ev = ev.reset_index(drop=True)
+    lat, lon = _strip_positions(ev)
+    out = pd.DataFrame({"airstrip_id": ev["airstrip_id"].astype("string"), "t": ev["t"].to_numpy(float),
+                        "lat": lat, "lon": lon, "weight": _weights(ev) if len(ev) else np.empty(0)})
+    return out.dropna(subset=["lat", "lon"]).astype(columns).reset_index(drop=True)
+
+
 def _noisy_or(confidences) -> float:
     c = np.clip(np.asarray(confidences, float), 0.0, 0.999)
     return float(1.0 - np.prod(1.0 - c)) if len(c) else 0.0
@@ -131,19 +200,16 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
     # 2. strips of the previous catalogue
     free = landing & pd.isna(assigned)
     clandestine = [s for s in strips.values() if not s["registered"]]
-    if clandestine:
-        idx, dist = _nearest(lat, lon, np.array([s["lat"] for s in clandestine]), np.array([s["lon"] for s in clandestine]))
-        for i in np.flatnonzero(free & (dist <= strip_radius_m)):
-            assigned[i] = clandestine[idx[i]]["id"]
+    sigma = _sigmas(events)
+    for i, sid in _agreeing_strips(free, lat, lon, sigma, clandestine, strip_radius_m):
+        assigned[i] = sid
 
     # 3. new strips from the rest
-    precise = ~(_sigmas(events) > MAX_STRIP_SIGMA_M)  # an unknown sigma counts as precise
+    precise = ~(sigma > MAX_STRIP_SIGMA_M)  # an unknown sigma counts as precise
     strong = np.nan_to_num(events["confidence"].to_numpy(float)) >= min_confidence
     free = landing & pd.isna(assigned) & strong & precise
     if free.any():
-        points = np.radians(np.column_stack([lat[free], lon[free]]))
-        labels = DBSCAN(eps=strip_radius_m / EARTH_RADIUS_M, min_samples=1, metric="haversine",
-                        algorithm="ball_tree").fit_predict(points)
+        labels = _cluster(lat[free], lon[free], sigma[free], strip_radius_m)
         members = np.flatnonzero(free)
         for label in np.unique(labels):
             rows = members[labels == label]
@@ -192,18 +258,35 @@ def update_airstrips(events: pd.DataFrame, registered: pd.DataFrame | None = Non
     # Take-offs and ground stops (and landings that made no strip) go to the nearest strip in reach, a
     # registered airfield first (as landings do).
     other = events["kind"].isin(ASSIGNED_KINDS).to_numpy() & pd.isna(assigned) & events["lat"].notna().to_numpy()
-    allowance = np.minimum(np.nan_to_num(_sigmas(events), nan=0.0), REGISTERED_SIGMA_ALLOWANCE_M)
-    for is_registered, reach in ((True, registered_match_m + allowance), (False, np.full(len(events), strip_radius_m))):
-        pool = catalogue[catalogue["registered"].astype(bool) == is_registered]
-        todo = np.flatnonzero(other & pd.isna(assigned))
-        if not len(todo) or pool.empty:
-            continue
-        idx, dist = _nearest(lat[todo], lon[todo], pool["lat"].to_numpy(float), pool["lon"].to_numpy(float))
-        near = dist <= reach[todo]
-        assigned[todo[near]] = pool["id"].to_numpy(object)[idx[near]]
+    allowance = np.minimum(np.nan_to_num(sigma, nan=0.0), REGISTERED_SIGMA_ALLOWANCE_M)
+    airfields = catalogue[catalogue["registered"].astype(bool)]
+    todo = np.flatnonzero(other)
+    if len(todo) and not airfields.empty:
+        idx, dist = _nearest(lat[todo], lon[todo], airfields["lat"].to_numpy(float), airfields["lon"].to_numpy(float))
+        near = dist <= registered_match_m + allowance[todo]
+        assigned[todo[near]] = airfields["id"].to_numpy(object)[idx[near]]
+    unregistered = catalogue[~catalogue["registered"].astype(bool)].to_dict("records")
+    for i, sid in _agreeing_strips(other & pd.isna(assigned), lat, lon, sigma, unregistered, strip_radius_m):
+        assigned[i] = sid
     events["airstrip_id"] = pd.array([None if a is None else a for a in assigned], dtype="string")
     catalogue = catalogue.sort_values(["registered", "first_seen", "id"], ascending=[False, True, True])
     return catalogue.reset_index(drop=True), events
+
+
+def _agreeing_strips(todo: np.ndarray, lat: np.ndarray, lon: np.ndarray, sigma: np.ndarray, strips: list[dict],
+                     strip_radius_m: float) -> list[tuple[int, str]]:
+    """(event index, strip id) for each event in ``todo`` (mask) that agrees with a strip: the one it is closest
+    to in units of the join radius."""
+    rows = np.flatnonzero(todo)
+    if not len(rows) or not strips:
+        return []
+    s_lat, s_lon = np.array([s["lat"] for s in strips], float), np.array([s["lon"] for s in strips], float)
+    s_sigma = np.array([np.nan if pd.isna(s["sigma_m"]) else s["sigma_m"] for s in strips], float)
+    d = haversine_m(lat[rows, None], lon[rows, None], s_lat[None, :], s_lon[None, :])
+    scaled = d / join_radius_m(sigma[rows, None], s_sigma[None, :], strip_radius_m)
+    best = np.argmin(scaled, axis=1)
+    ok = scaled[np.arange(len(rows)), best] <= 1.0
+    return [(int(i), str(strips[j]["id"])) for i, j in zip(rows[ok], best[ok])]
 
 
 def _link_successors(catalogue: pd.DataFrame, now: float) -> pd.DataFrame:
