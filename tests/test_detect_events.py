@@ -191,11 +191,12 @@ def test_events_are_empty_with_the_contract_columns_for_no_tracks():
     assert events.empty and list(events.columns)[:len(EVENT_COLUMNS)] == list(EVENT_COLUMNS)
 
 
-def _slowing_radar_track(east_m: float) -> pd.DataFrame:
-    """A primary-radar track flying east at 70 m/s that slows to 35 m/s and ends ``east_m`` east of the
+def _slowing_radar_track(east_m: float, final_mps: float = 35.0) -> pd.DataFrame:
+    """A primary-radar track flying east at 70 m/s that slows to ``final_mps`` and ends ``east_m`` east of the
     valley axis (no altitude, 10 s updates)."""
     waypoints = [(0.0, east_m - 30_000.0, 0.0, 2_000.0, False), (300.0, east_m - 9_000.0, 0.0, 1_500.0, False),
-                 (480.0, east_m - 2_700.0, 0.0, 1_000.0, False), (557.0, east_m, 0.0, 800.0, False)]
+                 (480.0, east_m - 2_700.0, 0.0, 1_000.0, False),
+                 (480.0 + 2_700.0 / final_mps, east_m, 0.0, 800.0, False)]
     truth = trajectory(waypoints, *SITE, step_s=10.0)
     truth["track_id"], truth["sigma_pos_m"], truth["alt_m"] = "P1", 30.0, np.nan
     return truth[["t", "track_id", "lat", "lon", "alt_m", "vn_mps", "ve_mps", "sigma_pos_m"]]
@@ -210,6 +211,16 @@ def test_a_track_ending_toward_steep_ground_is_not_a_landing():
     assert not (into_wall["kind"] == "landing").any()
     # Without a terrain model nothing rules the wall out.
     assert (detect_events(_slowing_radar_track(east_m=2_500.0))["kind"] == "landing").sum() == 1
+
+
+def test_a_track_lost_faster_than_approach_speed_is_not_a_landing():
+    # Slowed from cruise to 48 m/s: still flying (a light single approaches at ~35 m/s), and it may land
+    # kilometres on in any direction. Without a terrain model nothing else could rule the landing out.
+    for terrain in (TERRAIN, None):
+        assert not (detect_events(_slowing_radar_track(-1_000.0, final_mps=48.0), terrain=terrain)["kind"]
+                    == "landing").any()
+    assert (detect_events(_slowing_radar_track(-1_000.0, final_mps=48.0), max_unpaired_mps=60.0)["kind"]
+            == "landing").sum() == 1, "the motion alone does suggest a landing"
 
 
 def test_identity_lost_out_of_receiver_range_is_not_a_switch_off():

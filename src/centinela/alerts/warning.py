@@ -82,7 +82,6 @@ SIGMA_CROSS_TRACK_M = 3_000.0
 # Strips further than this are not predicted: at 70 m/s it is ~50 minutes of flight, beyond which a light plane
 # can still turn anywhere. The alert waits until a strip is within reach.
 MAX_SITE_DISTANCE_M = 200_000.0
-SITE_DISTANCE_SCALE_M = MAX_SITE_DISTANCE_M
 # Candidates more than this far off the nose are not where the flight is going.
 MAX_OFF_COURSE_DEG = 60.0
 # Without a strip ahead, the dead-reckoned site is this uncertain: a third of the distance to it, at least 5 km.
@@ -382,7 +381,7 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     ok = known & (p_uses >= min_uses) & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
     # Farther places are less likely destinations at equal angle (a longer flight has more room to turn).
     with np.errstate(invalid="ignore"):
-        log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / SITE_DISTANCE_SCALE_M
+        log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / MAX_SITE_DISTANCE_M
     if alt_m is not None and sink_mps is not None:
         log_w = log_w + _descent_log_weight(d, p_lat, p_lon, np.asarray(alt_m, float), np.asarray(sink_mps, float),
                                             speed, terrain)

@@ -81,6 +81,10 @@ class StopParams:
     gate_d2: float = 13.8  # chi-square, 2 d.o.f., 99.9%: the two strip estimates agree
     min_landing_cue: float = 0.5  # unpaired edge reported as a landing / take-off above this cue
     fixed_wing_min_mps: float = 25.0  # slower than a light plane's stall: a helicopter (it may hover)
+    # A radar-only track that ends (starts) faster than a light plane's approach speed (1.3 x stall, ~36-40 m/s
+    # for the singles of the region) is no touch-down (lift-off) point on its own: the plane still had to slow
+    # down and line up, or had long left the strip, kilometres away in an unknown direction.
+    max_unpaired_mps: float = 40.0
     touch_and_go_max_s: float = 60.0  # a landing followed by a take-off within this is a touch-and-go
     max_sigma_m: float = 3_000.0  # landings, take-offs and stops placed less precisely are not reported
 
@@ -544,6 +548,8 @@ def _lone_events(kind: str, edges: pd.DataFrame, used: set[int], terrain, p: Sto
         e = edges.iloc[i]
         # An edge on the ground was reported by _observed_events when the aircraft landed in view.
         if e["on_ground"] or e["cue"] < p.min_landing_cue or e["shadowed"]:
+            continue
+        if not np.isfinite(e["agl_m"]) and float(e["speed_mps"]) > p.max_unpaired_mps:
             continue
         event = _single_event(kind, e, terrain, p)
         if event is not None:
