@@ -157,7 +157,7 @@ def strip_estimates(events: pd.DataFrame) -> pd.DataFrame:
     ev = ev.reset_index(drop=True)
     lat, lon = _strip_positions(ev)
     out = pd.DataFrame({"airstrip_id": ev["airstrip_id"].astype("string"), "t": ev["t"].to_numpy(float),
-                        "lat": lat, "lon": lon, "weight": _weights(ev) if len(ev) else np.empty(0)})
+                        "lat": lat, "lon": lon, "weight": _weights(ev)})
     return out.dropna(subset=["lat", "lon"]).astype(columns).reset_index(drop=True)
 
 
