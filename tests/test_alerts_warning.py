@@ -40,6 +40,14 @@ def test_inbound_air_bridge_flight_is_alerted_once_with_site_and_eta_window():
     assert max(u["t"] for u in updates) < t_land, "updates stop when the flight lands"
 
 
+def test_an_alert_waits_for_a_minute_and_four_updates_of_track():
+    from centinela.alerts.warning import may_alert, track_so_far
+
+    # Fused radars: five plots in 50 s are no velocity yet; a track of two plots over 100 s is no track.
+    rows = pd.DataFrame({"alert_key": ["fused"] * 6 + ["sparse"] * 2, "t": [0.0, 5, 10, 15, 50, 60, 0, 100]})
+    assert may_alert(track_so_far(rows)).tolist() == [False, False, False, False, False, True, False, False]
+
+
 def test_two_aircraft_joined_later_by_an_event_each_get_their_alert():
     # Two dark planes inbound ten minutes apart, two tracker flights. Later, a ground stop pairs the first one's
     # track with the second one's (as the detector may, when both vanish near one strip): the assessment joins them
@@ -109,6 +117,23 @@ def test_site_prediction_prefers_the_strip_on_the_nose_and_the_used_one():
     assert p["airstrip_id"].tolist() == ["AHEAD", "USED"]
     distance = haversine_m(-12.5, -73.5, -12.5, -74.0)
     assert abs(p["eta"].iloc[0] - (100.0 + distance / 70.0)) < 120.0
+
+
+def test_the_strip_in_use_wins_over_one_nearer_the_nose_within_the_approach_offset():
+    import numpy as np
+
+    from centinela.geo.frames import destination
+
+    # Air-bridge crews fly to a point off to one side of their strip and come in low from there: 30 km out their
+    # strip may lie 35 degrees off the course. A strip used four times there beats one used once dead ahead; a
+    # lone strip 70 degrees off is still where the flight may be going (ahead of the wing line).
+    (habit_lat, ahead_lat, side_lat), (habit_lon, ahead_lon, side_lon) = destination(
+        np.full(3, -12.5), np.full(3, -73.5), np.array([305.0, 270.0, 200.0]), np.full(3, 30_000.0))
+    sites = pd.DataFrame({"airstrip_id": ["HABIT", "AHEAD", "SIDE"], "lat": [habit_lat, ahead_lat, side_lat],
+                          "lon": [habit_lon, ahead_lon, side_lon], "first_seen": 0.0, "sigma_m": 300.0})
+    uses = np.array([[4.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    p = predict_sites([-12.5] * 2, [-73.5] * 2, [270.0] * 2, [70.0] * 2, [100.0] * 2, sites, uses, min_uses=1.0)
+    assert p["airstrip_id"].tolist() == ["HABIT", "SIDE"]
 
 
 def test_a_descending_aircraft_is_sent_to_the_strip_where_its_descent_ends():

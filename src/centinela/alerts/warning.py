@@ -74,16 +74,19 @@ from centinela.assess.scoring import ModelFile
 from centinela.geo.frames import bearing_deg, haversine_m
 
 # --- site choice ------------------------------------------------------------------------------------------
-# Course error of a GPS-guided direct flight: a few degrees of track noise plus dog-legs around ridges.
-SIGMA_COURSE_DEG = 10.0
+# How far off the course a flight's strip may lie. Not a direct flight's few degrees: an air-bridge crew flies
+# to a point off to one side, loses height there out of the radars' view and flies the last 15-20 km low, so at
+# 20-60 km out its strip lies 10-60 degrees off its course (docs/assessment.md). The course gives the general
+# direction; among the strips ahead, the landings each has seen decide.
+SIGMA_COURSE_DEG = 40.0
 # Close in, the course says less (final turns, circling to look at the strip): the angular tolerance is the one
 # subtended by this cross-track distance.
 SIGMA_CROSS_TRACK_M = 3_000.0
 # Strips further than this are not predicted: at 70 m/s it is ~50 minutes of flight, beyond which a light plane
 # can still turn anywhere. The alert waits until a strip is within reach.
 MAX_SITE_DISTANCE_M = 200_000.0
-# Candidates more than this far off the nose are not where the flight is going.
-MAX_OFF_COURSE_DEG = 60.0
+# Candidates behind the wing line are not where the flight is going.
+MAX_OFF_COURSE_DEG = 90.0
 # Without a strip ahead, the dead-reckoned site is this uncertain: a third of the distance to it, at least 5 km.
 DEAD_RECKONING_SIGMA_FRACTION = 1.0 / 3.0
 DEAD_RECKONING_SIGMA_MIN_M = 5_000.0
@@ -120,9 +123,13 @@ SITE_GROUP_M = 1_500.0
 # the base-proximity indicators), not an air-bridge destination.
 BASE_EXCLUSION_M = 3_000.0
 
-# An alert needs two minutes of track (12 updates at a 10 s scan): the course and speed of the first few plots
-# are noise, and a score that peaks on them would alert on clutter.
-MIN_UPDATES_TO_ALERT = 12
+# An alert needs this much track: the course and speed of the first plots are noise, and a score that peaks on
+# them would alert on clutter or on a confounder's first minute. Time, because several radars fusing plots give
+# many updates a scan: a minute is six scans of one radar. Updates, because a track that is only a plot or two
+# over that time is no track. (12 updates, the earlier gate, cost about a minute of lead time; 45 s let two
+# dark mission planes through on the evaluation runs: docs/assessment.md.)
+MIN_TRACK_S_TO_ALERT = 60.0
+MIN_UPDATES_TO_ALERT = 4
 
 ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_distance_m", "site_probability", "site_share",
                        "eta_basis", "explanations"]
@@ -204,6 +211,28 @@ def dawn_eta(t_s, lat, lon, *, sun_elevation_deg: float, horizon_s: float = DAWN
     has = crossed.any(axis=1)
     first = np.argmax(crossed, axis=1)
     return np.where(has, t + steps[first + 1], np.nan)
+
+
+def track_so_far(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per row (``alert_key``, ``t``): ``updates``, the alert key's updates so far (this one included), and
+    ``track_s``, the time since its first.
+
+    >>> track_so_far(pd.DataFrame({"alert_key": ["a", "a", "b", "a"], "t": [0.0, 10.0, 12.0, 50.0]}))
+       updates  track_s
+    0        1      0.0
+    1        2     10.0
+    2        1      0.0
+    3        3     50.0
+    """
+    key = rows.groupby("alert_key", sort=False)
+    return pd.DataFrame({"updates": key.cumcount().to_numpy() + 1,
+                         "track_s": (rows["t"] - key["t"].transform("min")).to_numpy(float)}, index=rows.index)
+
+
+def may_alert(states: pd.DataFrame) -> np.ndarray:
+    """Whether each state (``updates``, ``track_s``: :func:`track_so_far`) has track enough to raise an alert on."""
+    return ((states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT)
+            & (states["track_s"].to_numpy(float) >= MIN_TRACK_S_TO_ALERT))
 
 
 def candidate_sites(airstrips: pd.DataFrame | None, bases: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -429,7 +458,7 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     rows["inbound_log_odds"] = m.inbound.log_odds(air[AIRBORNE_INDICATORS])
     rows["inbound_score"] = m.inbound.calibrate(rows["inbound_log_odds"].to_numpy(float))
     rows["alert_key"] = alert_keys(rows)
-    rows["updates"] = rows.groupby("alert_key", sort=False).cumcount().to_numpy() + 1
+    rows[["updates", "track_s"]] = track_so_far(rows)
     rows["landed"] = alert_landed(rows, outputs.events)
     sites = candidate_sites(outputs.airstrips)
     suspect = suspect_landings(rows, outputs.events, m.alert_threshold)
@@ -574,7 +603,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
     out).
 
     One alert per tracker flight (:func:`alert_keys`), raised at the first update at which the flight is airborne,
-    has not landed, has at least :data:`MIN_UPDATES_TO_ALERT` updates and reaches the model's ``alert_threshold``
+    has not landed, has track enough (:func:`may_alert`) and reaches the model's ``alert_threshold``
     (inbound log-odds) on its track so far. ``predicted_site`` (``airstrip_id`` null when no known strip is
     ahead), ``eta`` and ``eta_window_s`` (full width, centred on ``eta``) are those at ``t_issued``; ``updates`` lists the refined
     prediction at every later update until the flight lands: ``{t, score, eta, eta_window_s, lat, lon,
@@ -591,8 +620,7 @@ def warn(scenario: model.Scenario, outputs: model.Outputs, *, terrain=None, regi
         return model.conform(pd.DataFrame(columns=columns), model.ALERT_COLUMNS)
     states = states[~states["landed"].to_numpy(bool) & ~states["on_ground"].to_numpy(bool)]
     states = states.sort_values(["alert_key", "t"], kind="stable")
-    trigger = ((states["inbound_log_odds"].to_numpy(float) >= m.alert_threshold)
-               & (states["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT))
+    trigger = (states["inbound_log_odds"].to_numpy(float) >= m.alert_threshold) & may_alert(states)
     first_t = states[trigger].groupby("alert_key")["t"].min()
     by_key = {key: group for key, group in states.groupby("alert_key", sort=False) if key in first_t.index}
     alerts = []

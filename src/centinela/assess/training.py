@@ -33,7 +33,15 @@ import numpy as np
 import pandas as pd
 
 from centinela import model
-from centinela.alerts.warning import SITE_HIT_M, EtaWindow, SiteSpread, alert_keys, alert_landed
+from centinela.alerts.warning import (
+    SITE_HIT_M,
+    EtaWindow,
+    SiteSpread,
+    alert_keys,
+    alert_landed,
+    may_alert,
+    track_so_far,
+)
 from centinela.assess.indicators import (
     AIRBORNE_INDICATORS,
     FLIGHT_INDICATORS,
@@ -149,7 +157,7 @@ def scenario_material(scenario_dir: Path, name: str, outputs: model.Outputs | No
     air["landed"] = alert_landed(rows, outputs.events)
     air["scenario"] = name
     air["inbound_narco"] = inbound_labels(air, flights, truth)
-    air["updates"] = rows.groupby("alert_key", sort=False).cumcount().to_numpy() + 1
+    air[["updates", "track_s"]] = track_so_far(rows)
     return {"name": name, "scenario": scenario, "truth": truth, "outputs": outputs, "terrain": terrain,
             "registered": registered, "flights": flights, "air": air,
             "days": _days(truth)}
@@ -288,15 +296,13 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
     """The lowest inbound log-odds threshold whose out-of-fold alerts keep false alerts within budget.
 
     A flight (the warning's alert key: the tracker's flight) would be alerted at threshold θ when its out-of-fold
-    inbound log-odds reaches θ at an update, with at least :data:`~centinela.alerts.warning.MIN_UPDATES_TO_ALERT`
-    updates, before it lands. Flights that are not inbound air-bridge flights and reach θ are false alerts. The
+    inbound log-odds reaches θ at an update with track enough to alert on
+    (:func:`~centinela.alerts.warning.may_alert`), before it lands. Flights that are not inbound air-bridge flights and reach θ are false alerts. The
     threshold is on the log-odds, which is continuous, rather than on the calibrated probability, whose isotonic
     steps tie many flights.
     """
-    from centinela.alerts.warning import MIN_UPDATES_TO_ALERT
-
     days = sum(m["days"] for m in material)
-    usable = air[air["updates"].to_numpy(int) >= MIN_UPDATES_TO_ALERT]
+    usable = air[may_alert(air)]
     best = usable.groupby(["scenario", "alert_key"]).agg(score=("oof_log_odds", "max"), narco=("narco", "max"),
                                                          inbound=("inbound_narco", "max"))
     narco = best["narco"].fillna(0).to_numpy(int) == 1
