@@ -76,7 +76,7 @@ from centinela.geo.frames import bearing_deg, haversine_m
 # --- site choice ------------------------------------------------------------------------------------------
 # How far off the course a flight's strip may lie. Not a direct flight's few degrees: an air-bridge crew flies
 # to a point off to one side, loses height there out of the radars' view and flies the last 15-20 km low, so at
-# 20-60 km out its strip lies 10-60 degrees off its course (docs/assessment.md). The course gives the general
+# 20-40 km out its strip lies 25-80 degrees (median ~40) off its course (docs/assessment.md). The course gives the general
 # direction; among the strips ahead, the landings each has seen decide.
 SIGMA_COURSE_DEG = 40.0
 # Close in, the course says less (final turns, circling to look at the strip): the angular tolerance is the one

@@ -297,7 +297,8 @@ def choose_threshold(material: list[dict], inbound_model: LinearScore, air: pd.D
 
     A flight (the warning's alert key: the tracker's flight) would be alerted at threshold θ when its out-of-fold
     inbound log-odds reaches θ at an update with track enough to alert on
-    (:func:`~centinela.alerts.warning.may_alert`), before it lands. Flights that are not inbound air-bridge flights and reach θ are false alerts. The
+    (:func:`~centinela.alerts.warning.may_alert`), before it lands. Flights that are not inbound air-bridge
+    flights and reach θ are false alerts. The
     threshold is on the log-odds, which is continuous, rather than on the calibrated probability, whose isotonic
     steps tie many flights.
     """
