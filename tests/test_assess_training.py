@@ -80,3 +80,27 @@ def test_the_strip_eta_window_covers_the_landings_when_applied_to_the_stated_tim
     window, _ = fit_eta_window(predictions, EtaWindow())
     inside = np.abs(to_go - stated) <= window.width_s(stated) / 2
     assert 0.85 <= inside.mean() <= 0.95
+
+
+def test_the_approach_time_is_what_the_landings_took_beyond_a_straight_flight_and_narrows_the_window():
+    import numpy as np
+    import pandas as pd
+
+    from centinela.alerts.warning import APPROACH_EXTRA_S, EtaWindow
+    from centinela.assess.training import fit_eta_window
+
+    rng = np.random.default_rng(7)
+    # Each landing came 7 min (+-5) after a straight flight would have; the provisional ETA added one minute.
+    straight = rng.uniform(300.0, 1800.0, 400)
+    to_go = straight + rng.normal(420.0, 300.0, 400)
+    stated = straight + APPROACH_EXTRA_S
+    predictions = pd.DataFrame({"basis": "strip", "to_go": to_go, "err": to_go - stated, "w": 1.0,
+                                "site_ok": True, "at_issue": False, "straight_s": straight})
+    without, _ = fit_eta_window(predictions.drop(columns="straight_s"), EtaWindow())
+    window, info = fit_eta_window(predictions, EtaWindow())
+    assert without.approach_s == APPROACH_EXTRA_S, "no straight-flight times, nothing to fit"
+    assert abs(window.approach_s - 420.0) < 60.0 and info["eta_approach_s"] == window.approach_s
+    eta_to_go = straight + window.approach_s
+    inside = np.abs(to_go - eta_to_go) <= window.width_s(eta_to_go) / 2
+    assert 0.85 <= inside.mean() <= 0.97
+    assert np.median(window.width_s(eta_to_go)) < 0.6 * np.median(without.width_s(stated))

@@ -24,8 +24,8 @@ ETA wrong as well. When no known strip lies ahead the site is the dead-reckoned 
 uncertainty of a third of the distance to it (at least 5 km, and widened by the spread below): an honest
 "somewhere ahead", not a strip.
 
-**When.** With a strip: ETA = now + distance / ground speed + the slow-down of the approach, and a window that
-grows with the time still to fly. Without one, the flight's own timing is the best guide: the air bridge lands
+**When.** With a strip: ETA = now + distance / ground speed + the time the approach adds (fitted in training: the
+dog-leg and the descent orbit, several minutes), and a window that grows with the time still to fly. Without one, the flight's own timing is the best guide: the air bridge lands
 "just after dawn" (DESIGN.md), so the ETA is the next time the morning sun at the aircraft reaches the elevation
 at which training landings happened (their median), if that is within the next three hours; otherwise the
 typical time from alert to landing in training. All widths are the model file's ``eta_window``, fitted in
@@ -96,6 +96,8 @@ DAWN_ETA_HORIZON_S = 3 * 3600.0
 # The ETA is never sooner than this after the update: a flight still airborne and inbound needs a few minutes.
 MIN_TIME_TO_GO_S = 120.0
 # An approach slows a light plane from ~70 to ~30 m/s over the last few km: on average it adds about a minute.
+# The least the approach adds; the model file's ``EtaWindow.approach_s`` is what it added in training (a descent
+# orbit, a dog-leg to an offset point), and is what strip ETAs use.
 APPROACH_EXTRA_S = 60.0
 # Ground speed under which a track is not heading anywhere useful to extrapolate (a helicopter hovering, or
 # the last plots of a landing roll).
@@ -137,7 +139,9 @@ ALERT_EXTRA_COLUMNS = ["flight_id", "updates", "sigma_site_m", "site_distance_m"
 
 @dataclass
 class EtaWindow:
-    """ETA parameters fitted in training. With a strip ahead, the window's full width is
+    """ETA parameters fitted in training. With a strip ahead, the ETA is the straight flight to it at the current
+    ground speed plus ``approach_s`` (what the approach added to the straight flight in training: air-bridge crews
+    fly a dog-leg to a point off to one side and lose height in an orbit there), and the window's full width is
     ``max(min_width_s, width_per_s_to_go * seconds still to fly)`` (as stated: ``eta - t``); with the dawn ETA it
     is ``dawn_width_s``;
     otherwise ``typical_width_s`` around ``typical_time_to_go_s``."""
@@ -148,6 +152,7 @@ class EtaWindow:
     dawn_width_s: float = 2_400.0
     typical_time_to_go_s: float = 1_800.0
     typical_width_s: float = 2_400.0
+    approach_s: float = APPROACH_EXTRA_S
 
     def width_s(self, time_to_go_s):
         return np.maximum(self.min_width_s, self.width_per_s_to_go * np.asarray(time_to_go_s, float))
@@ -387,13 +392,15 @@ def _descent_log_weight(d: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray, alt
 
 def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses: np.ndarray, *,
                   min_uses: float = 0.0, alt_m=None, sink_mps=None, terrain=None,
-                  positions: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+                  positions: tuple[np.ndarray, np.ndarray] | None = None,
+                  approach_s: float = APPROACH_EXTRA_S) -> pd.DataFrame:
     """For each aircraft state, the likeliest place ahead among ``sites`` known at ``t``, with its share of the
     weight among the candidates (``site_share``), its distance, an ETA and a position uncertainty. Rows without a
     candidate have NaN. Places with fewer than ``min_uses`` landings so far are not candidates. Given the
     aircraft's altitude, its sink rate (:func:`sink_rate_mps`) and the terrain, a descending aircraft's places are
     also weighed by how well their distance fits where the descent meets the strip's elevation. ``positions``:
-    the sites' positions as known at each row (:func:`site_positions`; default: the catalogue's)."""
+    the sites' positions as known at each row (:func:`site_positions`; default: the catalogue's). The ETA is the
+    straight flight to the place at the current ground speed plus ``approach_s``."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     course, speed, t = np.asarray(course_deg, float), np.asarray(speed_mps, float), np.asarray(t, float)
     n = len(lat)
@@ -433,7 +440,7 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     out.loc[rows, "site_lon"] = chosen_lon
     out.loc[rows, "distance_m"] = chosen_d
     out.loc[rows, "site_share"] = p[np.arange(len(rows)), b]
-    out.loc[rows, "eta"] = t[rows] + chosen_d / np.maximum(speed[rows], MIN_SPEED_MPS) + APPROACH_EXTRA_S
+    out.loc[rows, "eta"] = t[rows] + chosen_d / np.maximum(speed[rows], MIN_SPEED_MPS) + approach_s
     out.loc[rows, "sigma_site_m"] = np.sqrt((p * spread**2).sum(axis=1) + strip_sigma**2)
     return out
 
@@ -467,7 +474,7 @@ def inbound_states(scenario: model.Scenario, outputs: model.Outputs, *, terrain=
     positions = site_positions(sites, outputs.airstrips, outputs.events, rows["t"].to_numpy(float))
     predicted = predict_sites(rows["lat"], rows["lon"], course, rows["speed_mps"], rows["t"], sites, uses,
                               min_uses=1.0, alt_m=rows["alt_m"], sink_mps=sink_rate_mps(rows), terrain=terrain,
-                              positions=positions)
+                              positions=positions, approach_s=EtaWindow(**m.eta_window).approach_s)
     for c in predicted.columns:
         rows[c] = predicted[c].to_numpy()
     rows["indicators"] = _indicator_lists(air[AIRBORNE_INDICATORS], m.inbound.contributions(air[AIRBORNE_INDICATORS]))

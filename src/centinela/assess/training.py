@@ -34,6 +34,8 @@ import pandas as pd
 
 from centinela import model
 from centinela.alerts.warning import (
+    APPROACH_EXTRA_S,
+    MIN_SPEED_MPS,
     SITE_HIT_M,
     EtaWindow,
     SiteSpread,
@@ -350,7 +352,9 @@ def landing_sun_elevation(material: list[dict]) -> float | None:
 def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFrame:
     """Every prediction (at issue and at each update) of the alerts ``provisional`` raises on the training
     scenarios, against the landing it concerns: ``basis, to_go, err, w, site_ok, at_issue, site_err_m,
-    site_distance_m, site_share`` (times in s, distances in m; each alert's predictions weigh 1 together)."""
+    site_distance_m, site_share, straight_s`` (times in s, distances in m; each alert's predictions weigh 1
+    together; ``straight_s``: the time a straight flight from the aircraft to the landing would have taken at
+    its ground speed then)."""
     from centinela.alerts.warning import warn
     from centinela.evaluate.alerts import concerned_flights
     from centinela.evaluate.association import associate_tracks
@@ -366,6 +370,7 @@ def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFr
         assoc = associate_tracks(m["truth"], m["outputs"].tracks, scenario_frame(m["truth"]))
         concerned = concerned_flights(alerts, assoc)
         mine_landings = _peru_narco_landings(m["truth"])
+        tracks = m["outputs"].tracks
         for i, (_, a) in enumerate(alerts.iterrows()):
             truth_id = concerned.iloc[i]
             if pd.isna(truth_id):
@@ -374,23 +379,38 @@ def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFr
             predictions = [{"t": a["t_issued"], "eta": a["eta"], "lat": a["predicted_site"]["lat"],
                             "lon": a["predicted_site"]["lon"], "eta_basis": a["eta_basis"],
                             "site_distance_m": a["site_distance_m"], "site_share": a["site_share"]}, *a["updates"]]
+            aircraft = _aircraft_at(tracks[tracks["track_id"].isin(a["track_ids"])], [p["t"] for p in predictions])
             rows = []
-            for k, p in enumerate(predictions):
+            for k, (p, (lat, lon, speed)) in enumerate(zip(predictions, aircraft)):
                 after = lands[lands["t"] >= p["t"]]
                 if len(after):
                     land = after.iloc[0]
                     site_err = float(haversine_m(land["lat"], land["lon"], p["lat"], p["lon"]))
                     share = np.nan if p.get("site_share") is None else float(p["site_share"])
+                    straight_s = float(haversine_m(lat, lon, land["lat"], land["lon"])) / max(speed, MIN_SPEED_MPS)
                     rows.append((p["eta_basis"], float(land["t"]) - float(p["t"]), float(land["t"]) - float(p["eta"]),
-                                 site_err <= SITE_HIT_M, k == 0, site_err, float(p["site_distance_m"]), share))
+                                 site_err <= SITE_HIT_M, k == 0, site_err, float(p["site_distance_m"]), share,
+                                 straight_s))
             samples += [(*row[:3], 1.0 / len(rows), *row[3:]) for row in rows]
     return pd.DataFrame(samples, columns=["basis", "to_go", "err", "w", "site_ok", "at_issue", "site_err_m",
-                                          "site_distance_m", "site_share"])
+                                          "site_distance_m", "site_share", "straight_s"])
+
+
+def _aircraft_at(tracks: pd.DataFrame, times: Sequence[float]) -> list[tuple[float, float, float]]:
+    """(lat, lon, ground speed) of the tracked aircraft at each time: its update nearest in time."""
+    tracks = tracks.sort_values("t")
+    t = tracks["t"].to_numpy(float)
+    k = np.clip(np.searchsorted(t, np.asarray(times, float)), 0, len(t) - 1)
+    earlier = np.clip(k - 1, 0, len(t) - 1)
+    k = np.where(np.abs(t[earlier] - times) < np.abs(t[k] - times), earlier, k)
+    speed = np.hypot(tracks["vn_mps"].to_numpy(float), tracks["ve_mps"].to_numpy(float))
+    return list(zip(tracks["lat"].to_numpy(float)[k], tracks["lon"].to_numpy(float)[k], speed[k]))
 
 
 def fit_eta_window(predictions: pd.DataFrame, window: EtaWindow) -> tuple[EtaWindow, dict]:
     """The ETA window's widths fitted on the training alerts' ``predictions`` (:func:`alert_predictions`),
-    starting from ``window``: for each basis (strip, dawn, typical) the width that puts
+    starting from ``window``: first the time the approach adds to a straight flight (:func:`_fit_approach_time`),
+    then for each basis (strip, dawn, typical) the width that puts
     :data:`ETA_WINDOW_COVERAGE` of the alerted landings inside ``eta ± width/2``, over the prediction at issue and
     every update, each alert weighing the same (the typical time to go: at issue only)."""
     window = replace(window)
@@ -398,6 +418,7 @@ def fit_eta_window(predictions: pd.DataFrame, window: EtaWindow) -> tuple[EtaWin
     df = predictions
     if len(df) == 0:
         return window, {**info, "eta_window_fit_samples": 0}
+    df = _fit_approach_time(df, window, info)
     strip = df[df["basis"] == "strip"]
     if len(strip) >= MIN_WINDOW_SAMPLES:
         need = 2.0 * np.abs(strip["err"].to_numpy())
@@ -426,6 +447,26 @@ def fit_eta_window(predictions: pd.DataFrame, window: EtaWindow) -> tuple[EtaWin
         "train_site_within_2km_fraction_all_predictions": round(float(np.average(df["site_ok"], weights=df["w"])), 4),
     })
     return window, info
+
+
+def _fit_approach_time(df: pd.DataFrame, window: EtaWindow, info: dict) -> pd.DataFrame:
+    """Set ``window.approach_s`` to what the approach added to a straight flight in training: the weighted median
+    of (time to go - straight flight to the landing) over every prediction of every alert, whatever its basis
+    (the straight flight is to the true landing, so a wrong strip does not enter it). Returns ``df`` with the
+    strip ETAs' errors as they are with that time. Fewer than :data:`MIN_WINDOW_SAMPLES` predictions keep it."""
+    if "straight_s" not in df or df["straight_s"].notna().sum() < MIN_WINDOW_SAMPLES:
+        return df
+    known = df[df["straight_s"].notna()]
+    added = (known["to_go"] - known["straight_s"]).to_numpy(float)
+    approach_s = round(max(APPROACH_EXTRA_S, _weighted_quantile(added, known["w"], 0.5)), 1)
+    info["eta_approach_s"] = approach_s
+    info["eta_approach_fit_samples"] = len(known)
+    shift = approach_s - window.approach_s
+    window.approach_s = approach_s
+    df = df.copy()
+    strip = (df["basis"] == "strip").to_numpy(bool)
+    df.loc[strip, "err"] = df.loc[strip, "err"] - shift
+    return df
 
 
 def fit_site_spread(predictions: pd.DataFrame) -> tuple[SiteSpread, dict]:
