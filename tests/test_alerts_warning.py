@@ -207,3 +207,15 @@ def test_a_strip_is_placed_where_the_landings_known_at_the_time_put_it():
     # A strip that earlier runs placed keeps the catalogue's position.
     lat, _ = site_positions(sites, airstrips.assign(landings=5), events, np.array([150.0]))
     assert lat[0, 0] == -12.4993
+
+
+def test_the_strip_eta_adds_the_model_files_approach_time():
+    from dataclasses import replace
+
+    case = dark_dawn_stop(known_strip=True)
+    shipped = load_model()
+    longer = replace(shipped, eta_window={**shipped.eta_window, "approach_s": EtaWindow(**shipped.eta_window).approach_s + 600.0})
+    a, b = (warn(case.scenario, case.outputs, registered=case.registered, model_file=m).iloc[0] for m in (shipped, longer))
+    assert a["eta_basis"] == b["eta_basis"] == "strip"
+    assert abs((b["eta"] - a["eta"]) - 600.0) < 1.0, "ten more minutes of approach, ten minutes later"
+    assert b["eta_window_s"] > a["eta_window_s"], "the window grows with the stated time to go"
