@@ -25,10 +25,10 @@ uncertainty of a third of the distance to it (at least 5 km, and widened by the 
 "somewhere ahead", not a strip.
 
 **When.** With a strip: ETA = now + distance / ground speed + the time the approach adds (fitted in training: the
-dog-leg and the descent orbit, several minutes), and a window that grows with the time still to fly. Without one, the flight's own timing is the best guide: the air bridge lands
-"just after dawn" (DESIGN.md), so the ETA is the next time the morning sun at the aircraft reaches the elevation
-at which training landings happened (their median), if that is within the next three hours; otherwise the
-typical time from alert to landing in training. All widths are the model file's ``eta_window``, fitted in
+dog-leg and the descent orbit, several minutes), and a window that grows with the time still to fly. Without one,
+the flight's own timing is the best guide: the air bridge lands "just after dawn" (DESIGN.md), so the ETA is the
+next time the morning sun at the aircraft reaches the elevation at which training landings happened (their
+median), if that is within the next three hours; otherwise the typical time from alert to landing in training. All widths are the model file's ``eta_window``, fitted in
 training so that the stated share of landings falls inside.
 
 **How far off.** ``sigma_site_m`` is never smaller than the model file's ``site_spread`` times the distance from

@@ -399,8 +399,8 @@ def alert_predictions(material: list[dict], provisional: ModelFile) -> pd.DataFr
 def _aircraft_at(tracks: pd.DataFrame, times: Sequence[float]) -> list[tuple[float, float, float]]:
     """(lat, lon, ground speed) of the tracked aircraft at each time: its update nearest in time."""
     tracks = tracks.sort_values("t")
-    t = tracks["t"].to_numpy(float)
-    k = np.clip(np.searchsorted(t, np.asarray(times, float)), 0, len(t) - 1)
+    t, times = tracks["t"].to_numpy(float), np.asarray(times, float)
+    k = np.clip(np.searchsorted(t, times), 0, len(t) - 1)
     earlier = np.clip(k - 1, 0, len(t) - 1)
     k = np.where(np.abs(t[earlier] - times) < np.abs(t[k] - times), earlier, k)
     speed = np.hypot(tracks["vn_mps"].to_numpy(float), tracks["ve_mps"].to_numpy(float))
