@@ -214,8 +214,10 @@ def test_the_strip_eta_adds_the_model_files_approach_time():
 
     case = dark_dawn_stop(known_strip=True)
     shipped = load_model()
-    longer = replace(shipped, eta_window={**shipped.eta_window, "approach_s": EtaWindow(**shipped.eta_window).approach_s + 600.0})
-    a, b = (warn(case.scenario, case.outputs, registered=case.registered, model_file=m).iloc[0] for m in (shipped, longer))
+    approach_s = EtaWindow(**shipped.eta_window).approach_s
+    longer = replace(shipped, eta_window={**shipped.eta_window, "approach_s": approach_s + 600.0})
+    a, b = (warn(case.scenario, case.outputs, registered=case.registered, model_file=m).iloc[0]
+            for m in (shipped, longer))
     assert a["eta_basis"] == b["eta_basis"] == "strip"
     assert abs((b["eta"] - a["eta"]) - 600.0) < 1.0, "ten more minutes of approach, ten minutes later"
     assert b["eta_window_s"] > a["eta_window_s"], "the window grows with the stated time to go"

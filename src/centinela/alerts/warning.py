@@ -28,8 +28,9 @@ uncertainty of a third of the distance to it (at least 5 km, and widened by the 
 dog-leg and the descent orbit, several minutes), and a window that grows with the time still to fly. Without one,
 the flight's own timing is the best guide: the air bridge lands "just after dawn" (DESIGN.md), so the ETA is the
 next time the morning sun at the aircraft reaches the elevation at which training landings happened (their
-median), if that is within the next three hours; otherwise the typical time from alert to landing in training. All widths are the model file's ``eta_window``, fitted in
-training so that the stated share of landings falls inside.
+median), if that is within the next three hours; otherwise the typical time from alert to landing in training.
+All widths are the model file's ``eta_window``, fitted in training so that the stated share of landings falls
+inside.
 
 **How far off.** ``sigma_site_m`` is never smaller than the model file's ``site_spread`` times the distance from
 the aircraft to the predicted site: in training, a site predicted tens of km ahead was off by about as much
@@ -76,8 +77,8 @@ from centinela.geo.frames import bearing_deg, haversine_m
 # --- site choice ------------------------------------------------------------------------------------------
 # How far off the course a flight's strip may lie. Not a direct flight's few degrees: an air-bridge crew flies
 # to a point off to one side, loses height there out of the radars' view and flies the last 15-20 km low, so at
-# 20-40 km out its strip lies 25-80 degrees (median ~40) off its course (docs/assessment.md). The course gives the general
-# direction; among the strips ahead, the landings each has seen decide.
+# 20-40 km out its strip lies 25-80 degrees (median ~40) off its course (docs/assessment.md). The course gives
+# the general direction; among the strips ahead, the landings each has seen decide.
 SIGMA_COURSE_DEG = 40.0
 # Close in, the course says less (final turns, circling to look at the strip): the angular tolerance is the one
 # subtended by this cross-track distance.
@@ -414,7 +415,8 @@ def predict_sites(lat, lon, course_deg, speed_mps, t, sites: pd.DataFrame, uses:
     d = haversine_m(lat[:, None], lon[:, None], p_lat, p_lon)
     off = np.abs((bearing_deg(lat[:, None], lon[:, None], p_lat, p_lon) - course[:, None] + 180.0) % 360.0 - 180.0)
     sigma = np.maximum(SIGMA_COURSE_DEG, np.degrees(np.arctan2(SIGMA_CROSS_TRACK_M, np.maximum(d, 1.0))))
-    ok = known & (p_uses >= min_uses) & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG) & (speed[:, None] >= MIN_SPEED_MPS)
+    ok = (known & (p_uses >= min_uses) & (d <= MAX_SITE_DISTANCE_M) & (off <= MAX_OFF_COURSE_DEG)
+          & (speed[:, None] >= MIN_SPEED_MPS))
     # Farther places are less likely destinations at equal angle (a longer flight has more room to turn).
     with np.errstate(invalid="ignore"):
         log_w = -0.5 * (off / sigma) ** 2 + np.log1p(p_uses) - d / MAX_SITE_DISTANCE_M
